@@ -1,0 +1,1 @@
+"""Local development tooling: the infrastructure manager, the `ragline` CLI and test fixtures."""

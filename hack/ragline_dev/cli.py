@@ -1,0 +1,151 @@
+"""The ``ragline`` command: install, start, inspect and stop the local platform."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from ragline_dev import paths
+from ragline_dev.infra import Stack, default_parts
+from ragline_dev.infra.stack import PartStatus
+from ragline_dev.progress import say, step
+
+
+def _stack(args: argparse.Namespace, *, tie_to_parent: bool = True) -> Stack:
+    return Stack(
+        root=Path(args.stack_dir) if args.stack_dir else paths.default_stack_dir(),
+        parts=default_parts(kafka=not args.no_kafka),
+        tie_to_parent=tie_to_parent,
+    )
+
+
+def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    """Install every part of the local infrastructure (cached)."""
+    with step("Installing the local infrastructure"):
+        _stack(args).install()
+    return 0
+
+
+def _describe(statuses: Sequence[PartStatus]) -> str:
+    lines = []
+    for status in statuses:
+        if status.state is None:
+            lines.append(f"  {status.name:<10} not started")
+            continue
+        health = "healthy" if status.healthy else ("unhealthy" if status.running else "stopped")
+        lines.append(f"  {status.name:<10} {health}")
+        lines.extend(f"      {key:<10} {value}" for key, value in status.state.endpoints.items())
+        lines.extend(f"      {'log':<10} {log}" for log in status.state.logs)
+    return "\n".join(lines)
+
+
+def _try_next(statuses: Sequence[PartStatus]) -> str:
+    endpoints = {s.name: s.state.endpoints for s in statuses if s.state is not None}
+    tips = ["What to try:"]
+    if "postgres" in endpoints:
+        dsn = endpoints["postgres"]["dsn"]
+        tips.append(f"  psql '{dsn}' -c \"SELECT '[1,2,3]'::vector <-> '[1,2,4]'::vector\"")
+    if "valkey" in endpoints:
+        tips.append(f"  redis-cli -u {endpoints['valkey']['url']} XINFO GROUPS orders")
+    tips.append("  ragline status --json      # every endpoint as JSON")
+    return "\n".join(tips)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Bring the local platform up; in the foreground until Ctrl-C unless ``--detach``."""
+    if args.cluster == "kind":
+        say("CLUSTER=kind builds images and needs Docker and kind; see README 'kind'.")
+        return 2
+    stack = _stack(args, tie_to_parent=not args.detach)
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        stack.up()
+        statuses = stack.status()
+        print(f"\nRAGline local stack in {stack.root}\n{_describe(statuses)}\n")
+        print(_try_next(statuses))
+        if args.detach:
+            print("\nDetached: `ragline down` (or `make down`) stops it.")
+            return 0
+        print("\nPress Ctrl-C to stop everything.", flush=True)
+        while all(s.running for s in stack.status()):
+            time.sleep(1.0)
+        failed = [s.name for s in stack.status() if not s.running]
+        say(f"{', '.join(failed)} stopped unexpectedly; logs:")
+        for log, tail in stack.logs().items():
+            print(f"--- {log}\n{tail}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        say("Stopping ...")
+        return 0
+    finally:
+        stack.close()
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    """Stop every part recorded in the stack directory."""
+    _stack(args).down()
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print what runs where; exit 1 when a started part is not healthy."""
+    stack = _stack(args)
+    statuses = stack.status()
+    if args.json:
+        document = {
+            s.name: {
+                "running": s.running,
+                "healthy": s.healthy,
+                "endpoints": s.state.endpoints if s.state else {},
+                "logs": s.state.logs if s.state else [],
+            }
+            for s in statuses
+        }
+        print(json.dumps({"stack": str(stack.root), "parts": document}, indent=2))
+    else:
+        print(f"RAGline local stack in {stack.root}\n{_describe(statuses)}")
+    started = [s for s in statuses if s.state is not None]
+    return 0 if all(s.healthy for s in started) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``ragline`` command."""
+    parser = argparse.ArgumentParser(prog="ragline", description=__doc__)
+    parser.add_argument("--stack-dir", help="where the running stack keeps data, logs and state")
+    parser.add_argument("--no-kafka", action="store_true", help="leave Kafka out")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("install", help=cmd_install.__doc__).set_defaults(func=cmd_install)
+
+    up = sub.add_parser("up", help=cmd_up.__doc__)
+    up.add_argument("--detach", action="store_true", help="start and return; `ragline down` stops")
+    up.add_argument("--cluster", choices=["local", "kind"], default="local")
+    up.set_defaults(func=cmd_up)
+
+    sub.add_parser("down", help=cmd_down.__doc__).set_defaults(func=cmd_down)
+
+    status = sub.add_parser("status", help=cmd_status.__doc__)
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(func=cmd_status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ragline`` command."""
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

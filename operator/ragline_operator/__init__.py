@@ -1,0 +1,1 @@
+"""RAGline Kopf operator: reconciles TenantConfig, EventStream and RagPipeline resources."""

@@ -1,0 +1,1 @@
+"""RAGline API service: tenants, products, orders and the transactional outbox."""

@@ -1,0 +1,1 @@
+"""Pieces every RAGline service shares: settings, logging, DB session, events, metrics, auth."""

@@ -1,0 +1,1 @@
+"""RAGline LLM service: chat with tools over RAG on pgvector."""

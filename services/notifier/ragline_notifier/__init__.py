@@ -1,0 +1,1 @@
+"""RAGline notifier: delivers stream events to SSE and WebSocket clients of their tenant."""
