@@ -1,9 +1,9 @@
 """Where the local infrastructure keeps its downloads, builds and running state.
 
 Built binaries and jars go to a user-level cache keyed by their pinned versions, so a fresh clone on
-a warm machine reuses them; ``RAGLINE_CACHE_DIR`` moves that cache. Running state (data directories,
-logs, pids) lives in a *stack directory*: ``.cache/run/<name>`` inside the repository for ``make up``,
-a temporary directory for a test session.
+a warm machine reuses them; ``RAGLINE_CACHE_DIR`` moves that cache. Running state (data
+directories, logs, pids) lives in a *stack directory*: ``.cache/run/<name>`` inside the repository
+for ``make up``, a temporary directory for a test session.
 """
 
 from __future__ import annotations

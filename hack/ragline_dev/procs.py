@@ -1,12 +1,13 @@
 """Starting and stopping local server processes so that none outlives its owner.
 
-Every server runs in its own session (so a terminal's Ctrl-C reaches only the owner, which then stops
-the servers in order) with its output in a log file. Servers tied to their owner also get a
+Every server runs in its own session (so a terminal's Ctrl-C reaches only the owner, which then
+stops the servers in order) with its output in a log file. Servers tied to their owner also get a
 parent-death signal: if the owner is killed outright, the kernel ends them too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import pwd
@@ -110,10 +111,8 @@ def _reap(pid: int) -> None:
         if child.poll() is not None:
             del _children[pid]
         return
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def stop(pid: int, *, sig: int = signal.SIGTERM, grace: float = STOP_GRACE_SECONDS) -> None:
@@ -131,11 +130,9 @@ def stop(pid: int, *, sig: int = signal.SIGTERM, grace: float = STOP_GRACE_SECON
         if not alive(pid):
             break
         time.sleep(0.05)
-    try:
-        # The whole group goes, so helpers a server forked cannot linger.
+    # The whole group goes, so helpers a server forked cannot linger.
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     _reap(pid)
 
 

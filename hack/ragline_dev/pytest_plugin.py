@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,8 +97,18 @@ def fresh_database(postgres: PartState, request: pytest.FixtureRequest) -> Itera
     slug = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40]
     name = f"t_{slug}_{uuid.uuid4().hex[:8]}"
     port = str(postgres.ports["postgres"])
-    psql = [str(bin_dir() / "psql"), "-h", "127.0.0.1", "-p", port, "-U", "postgres",
-            "-v", "ON_ERROR_STOP=1", "-qc"]
+    psql = [
+        str(bin_dir() / "psql"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        port,
+        "-U",
+        "postgres",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-qc",
+    ]
     subprocess.run([*psql, f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
     subprocess.run([*psql, "CREATE EXTENSION vector", "-d", name], check=True, capture_output=True)
     yield f"postgresql://postgres@127.0.0.1:{port}/{name}"
@@ -120,7 +130,7 @@ def kafka_bootstrap(request: pytest.FixtureRequest, local_infra: LocalInfra) -> 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> Iterator[None]:
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Attach the logs of the parts a failed test used."""
     report: pytest.TestReport = yield
     used = item.stash.get(_USED_PARTS, set())

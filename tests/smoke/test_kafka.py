@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import ConsumerRecord
 
 pytestmark = [pytest.mark.smoke, pytest.mark.integration]
 
@@ -29,7 +30,7 @@ async def test_produce_consume_and_committed_offset(kafka_bootstrap: str) -> Non
     )
     await consumer.start()
     try:
-        received = []
+        received: list[ConsumerRecord[bytes, bytes]] = []
         while len(received) < 3:
             batch = await consumer.getmany(timeout_ms=10_000, max_records=10)
             assert batch, "no message arrived within 10 s"

@@ -11,7 +11,9 @@ async def test_pgvector_orders_by_distance_through_an_hnsw_index(fresh_database:
     try:
         version = await conn.fetchval("SHOW server_version")
         assert version.startswith("18.")
-        extension = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        extension = await conn.fetchval(
+            "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
+        )
         assert extension.startswith("0.8")
 
         await conn.execute("CREATE TABLE items (id int PRIMARY KEY, embedding vector(3))")

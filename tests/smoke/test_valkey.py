@@ -1,6 +1,7 @@
 """The Redis-compatible server has Streams, consumer groups and group lag."""
 
 import uuid
+from typing import Any
 
 import pytest
 import redis.asyncio as redis
@@ -15,7 +16,8 @@ async def test_xadd_xreadgroup_and_group_lag(redis_url: str) -> None:
         await client.xgroup_create(stream, "notifier", id="0", mkstream=True)
         ids = [await client.xadd(stream, {"n": str(n)}) for n in range(5)]
 
-        batch = await client.xreadgroup("notifier", "c1", {stream: ">"}, count=2)
+        # redis-py types stream replies loosely; the shape is [[stream, [(id, fields), ...]]].
+        batch: Any = await client.xreadgroup("notifier", "c1", {stream: ">"}, count=2)
         delivered = batch[0][1]
         assert [entry_id for entry_id, _ in delivered] == ids[:2]
         assert [fields["n"] for _, fields in delivered] == ["0", "1"]

@@ -1,7 +1,8 @@
-"""The local infrastructure manager: real PostgreSQL, Valkey, Kafka and Kubernetes on 127.0.0.1.
+"""The local infrastructure manager: real PostgreSQL, Valkey, Kafka and Kubernetes on loopback.
 
-Each part installs itself (pinned, cached, with progress), starts on free ports with its data in a
-stack directory, reports whether it is healthy, and is reused when a healthy copy already runs there.
+Each part installs itself (pinned, cached, with progress), starts on free ports with its data in
+a stack directory, reports whether it is healthy, and is reused when a healthy copy already runs
+there.
 ``make up``, the ``ragline`` CLI and the pytest fixtures all go through :class:`Stack`.
 """
 

@@ -68,34 +68,36 @@ def java() -> str:
 
 
 def _server_properties(*, data: Path, broker: int, controller: int) -> str:
-    return "\n".join([
-        "process.roles=broker,controller",
-        "node.id=1",
-        f"controller.quorum.bootstrap.servers=127.0.0.1:{controller}",
-        f"listeners=PLAINTEXT://127.0.0.1:{broker},CONTROLLER://127.0.0.1:{controller}",
-        f"advertised.listeners=PLAINTEXT://127.0.0.1:{broker}",
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        "controller.listener.names=CONTROLLER",
-        "inter.broker.listener.name=PLAINTEXT",
-        f"log.dirs={data}",
-        "num.partitions=1",
-        # One node: every internal topic must live with a single replica.
-        "offsets.topic.replication.factor=1",
-        "offsets.topic.num.partitions=4",
-        "transaction.state.log.replication.factor=1",
-        "transaction.state.log.min.isr=1",
-        "share.coordinator.state.topic.replication.factor=1",
-        "share.coordinator.state.topic.min.isr=1",
-        "min.insync.replicas=1",
-        # Tests join groups constantly; the default 3 s wait would dominate their time.
-        "group.initial.rebalance.delay.ms=0",
-        "num.network.threads=2",
-        "num.io.threads=2",
-        "background.threads=2",
-        "log.retention.hours=24",
-        "auto.create.topics.enable=true",
-        "",
-    ])
+    return "\n".join(
+        [
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.bootstrap.servers=127.0.0.1:{controller}",
+            f"listeners=PLAINTEXT://127.0.0.1:{broker},CONTROLLER://127.0.0.1:{controller}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{broker}",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            f"log.dirs={data}",
+            "num.partitions=1",
+            # One node: every internal topic must live with a single replica.
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=4",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            "min.insync.replicas=1",
+            # Tests join groups constantly; the default 3 s wait would dominate their time.
+            "group.initial.rebalance.delay.ms=0",
+            "num.network.threads=2",
+            "num.io.threads=2",
+            "background.threads=2",
+            "log.retention.hours=24",
+            "auto.create.topics.enable=true",
+            "",
+        ]
+    )
 
 
 @dataclass
@@ -113,8 +115,16 @@ class Kafka:
             partial = target.with_name("libs.partial")
             shutil.rmtree(partial, ignore_errors=True)
             subprocess.run(
-                ["mvn", "-B", "-q", "-f", str(POM), "dependency:copy-dependencies",
-                 "-DincludeScope=runtime", f"-DoutputDirectory={partial}"],
+                [
+                    "mvn",
+                    "-B",
+                    "-q",
+                    "-f",
+                    str(POM),
+                    "dependency:copy-dependencies",
+                    "-DincludeScope=runtime",
+                    f"-DoutputDirectory={partial}",
+                ],
                 check=True,
             )
             shutil.rmtree(target, ignore_errors=True)
@@ -123,9 +133,15 @@ class Kafka:
 
     def _java(self, main: str, *args: str, workdir: Path) -> list[str]:
         return [
-            java(), HEAP, "-XX:+UseSerialGC", "-Djava.awt.headless=true",
+            java(),
+            HEAP,
+            "-XX:+UseSerialGC",
+            "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={workdir / 'log4j2.properties'}",
-            "-cp", f"{libs_dir()}/*", main, *args,
+            "-cp",
+            f"{libs_dir()}/*",
+            main,
+            *args,
         ]
 
     def start(self, workdir: Path, *, tie_to_parent: bool, previous: PartState | None) -> PartState:
@@ -144,14 +160,27 @@ class Kafka:
             format_log = workdir / "format.log"
             with format_log.open("ab") as out:
                 subprocess.run(
-                    self._java("kafka.tools.StorageTool", "format", "--standalone",
-                               "-t", str(uuid.uuid4()), "-c", str(config), workdir=workdir),
-                    check=True, stdout=out, stderr=subprocess.STDOUT,
+                    self._java(
+                        "kafka.tools.StorageTool",
+                        "format",
+                        "--standalone",
+                        "-t",
+                        str(uuid.uuid4()),
+                        "-c",
+                        str(config),
+                        workdir=workdir,
+                    ),
+                    check=True,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
                 )
         offset = log.stat().st_size if log.exists() else 0
         stdout_log = workdir / "kafka.stdout.log"
-        proc = procs.spawn(self._java("kafka.Kafka", str(config), workdir=workdir),
-                           log=stdout_log, tie_to_parent=tie_to_parent)
+        proc = procs.spawn(
+            self._java("kafka.Kafka", str(config), workdir=workdir),
+            log=stdout_log,
+            tie_to_parent=tie_to_parent,
+        )
         state = PartState(
             name=self.name,
             pids=[proc.pid],

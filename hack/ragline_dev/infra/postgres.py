@@ -45,7 +45,14 @@ def _ensure_service_user() -> str:
         pwd.getpwnam(SERVICE_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                SERVICE_USER,
+            ],
             check=True,
             capture_output=True,
         )
@@ -91,21 +98,42 @@ class Postgres:
         if not (data / "PG_VERSION").exists():
             shutil.rmtree(data, ignore_errors=True)
             self._as_user(
-                [bin_dir() / "initdb", "-D", data, "-U", "postgres", "--auth=trust",
-                 "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions"],
+                [
+                    bin_dir() / "initdb",
+                    "-D",
+                    data,
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-instructions",
+                ],
                 user,
                 log,
             )
         port = pick_port(previous, "postgres")
         argv: list[str | Path] = [
-            bin_dir() / "postgres", "-D", data, "-h", "127.0.0.1", "-p", str(port),
-            "-c", "unix_socket_directories=", "-c", "max_connections=300",
+            bin_dir() / "postgres",
+            "-D",
+            data,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-c",
+            "unix_socket_directories=",
+            "-c",
+            "max_connections=300",
         ]
         if not self.durable:
             for setting in FAST_SETTINGS:
                 argv += ["-c", setting]
         proc = procs.spawn(
-            argv, log=log, user=user, tie_to_parent=tie_to_parent,
+            argv,
+            log=log,
+            user=user,
+            tie_to_parent=tie_to_parent,
             # SIGINT is PostgreSQL's fast shutdown: it does not wait for clients to leave.
             parent_death_signal=signal.SIGINT,
         )
@@ -121,34 +149,56 @@ class Postgres:
             ports={"postgres": port},
         )
         procs.wait_until(
-            lambda: self.healthy(state), what="PostgreSQL", timeout=START_TIMEOUT_SECONDS,
-            proc=proc, log=log,
+            lambda: self.healthy(state),
+            what="PostgreSQL",
+            timeout=START_TIMEOUT_SECONDS,
+            proc=proc,
+            log=log,
         )
         self._ensure_database(port, log)
         return state
 
     def _psql(self, port: int, database: str, sql: str) -> str:
         result = subprocess.run(
-            [bin_dir() / "psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d",
-             database, "-v", "ON_ERROR_STOP=1", "-tAc", sql],
-            check=True, capture_output=True, text=True,
+            [
+                bin_dir() / "psql",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-tAc",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return result.stdout.strip()
 
     def _ensure_database(self, port: int, log: Path) -> None:
         try:
-            exists = self._psql(port, "postgres", f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'")
-            if exists != "1":
+            exists = self._psql(
+                port, "postgres", "SELECT 1 FROM pg_database WHERE datname = 'ragline'"
+            )
+            if exists != "1":  # DATABASE is a constant, so the SQL above names it literally
                 self._psql(port, "postgres", f"CREATE DATABASE {DATABASE}")
             self._psql(port, DATABASE, "CREATE EXTENSION IF NOT EXISTS vector")
         except subprocess.CalledProcessError as exc:
-            raise procs.StartError(f"PostgreSQL: setting up {DATABASE} failed: {exc.stderr}\n"
-                                   f"{procs.log_tail(log)}") from exc
+            raise procs.StartError(
+                f"PostgreSQL: setting up {DATABASE} failed: {exc.stderr}\n{procs.log_tail(log)}"
+            ) from exc
 
     def healthy(self, state: PartState) -> bool:
         """Ask ``pg_isready`` whether the server accepts connections."""
         result = subprocess.run(
             [bin_dir() / "pg_isready", "-q", "-h", "127.0.0.1", "-p", str(state.ports["postgres"])],
-            check=False, capture_output=True,
+            check=False,
+            capture_output=True,
         )
         return result.returncode == 0

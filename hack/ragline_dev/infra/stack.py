@@ -110,7 +110,9 @@ class Stack:
         """Describe every part that has a state in this stack's directory."""
         result = []
         for part in self.parts:
-            state = PartState.load(self.root / part.name) if (self.root / part.name).exists() else None
+            state = (
+                PartState.load(self.root / part.name) if (self.root / part.name).exists() else None
+            )
             running = state is not None and state.processes_alive()
             healthy = running and state is not None and part.healthy(state)
             result.append(PartStatus(part.name, running, healthy, state))

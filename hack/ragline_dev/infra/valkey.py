@@ -53,9 +53,21 @@ class Valkey:
         port = pick_port(previous, "redis")
         log = workdir / "valkey.log"
         argv: list[str | Path] = [
-            server_binary(), "--bind", "127.0.0.1", "--port", str(port), "--dir", workdir,
-            "--daemonize", "no", "--protected-mode", "yes", "--save", "",
-            "--appendonly", "yes" if self.durable else "no",
+            server_binary(),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            workdir,
+            "--daemonize",
+            "no",
+            "--protected-mode",
+            "yes",
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.durable else "no",
         ]
         proc = procs.spawn(argv, log=log, tie_to_parent=tie_to_parent)
         state = PartState(
@@ -65,8 +77,13 @@ class Valkey:
             logs=[str(log)],
             ports={"redis": port},
         )
-        procs.wait_until(lambda: self.healthy(state), what="Valkey", timeout=START_TIMEOUT_SECONDS,
-                         proc=proc, log=log)
+        procs.wait_until(
+            lambda: self.healthy(state),
+            what="Valkey",
+            timeout=START_TIMEOUT_SECONDS,
+            proc=proc,
+            log=log,
+        )
         return state
 
     def healthy(self, state: PartState) -> bool:
