@@ -1,0 +1,102 @@
+"""``make generate`` / ``make verify``: every generated file from its one source of truth.
+
+Each generator returns ``{path relative to the repository: content}``. ``write`` writes them all;
+``check`` regenerates in memory and fails naming every file that drifted (or is missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ragline_common.registry import TenantRegistry
+
+from ragline_dev.paths import REPO_ROOT
+
+Documents = dict[str, str]
+
+
+def dump_json(document: Any) -> str:
+    """Serialise a generated JSON document the one way every generator does."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def tenant_registry_schema() -> Documents:
+    """The tenant registry format shared by the operator (writer) and the services (readers)."""
+    schema = TenantRegistry.model_json_schema(by_alias=True)
+    schema["$id"] = "https://ragline.dev/schemas/tenant-registry.v1.json"
+    return {"contracts/tenant-registry.v1.schema.json": dump_json(schema)}
+
+
+# Later pieces (OpenAPI, event schemas, CRDs, values schema) add their generator here.
+GENERATORS: list[Callable[[], Documents]] = [tenant_registry_schema]
+
+
+def render_all() -> Documents:
+    """Run every generator and merge their documents."""
+    documents: Documents = {}
+    for generator in GENERATORS:
+        for path, content in generator().items():
+            if path in documents:
+                raise RuntimeError(f"{path} is generated twice (second by {generator.__name__})")
+            documents[path] = content
+    return documents
+
+
+def write(documents: Documents) -> None:
+    """Write the documents into the repository."""
+    for path, content in documents.items():
+        target = REPO_ROOT / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists() or target.read_text() != content:
+            target.write_text(content)
+            print(f"wrote {path}")
+
+
+def drift(documents: Documents) -> list[str]:
+    """Return a message per generated file whose committed copy differs."""
+    problems = []
+    for path, content in sorted(documents.items()):
+        target = REPO_ROOT / path
+        if not target.exists():
+            problems.append(f"{path}: missing (run `make generate`)")
+            continue
+        current = target.read_text()
+        if current != content:
+            diff = "".join(
+                list(
+                    difflib.unified_diff(
+                        current.splitlines(keepends=True),
+                        content.splitlines(keepends=True),
+                        fromfile=f"{path} (committed)",
+                        tofile=f"{path} (generated)",
+                    )
+                )[:40]
+            )
+            problems.append(f"{path}: differs from its source (run `make generate`)\n{diff}")
+    return problems
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m ragline_dev.generate write|check``."""
+    parser = argparse.ArgumentParser(prog="ragline_dev.generate")
+    parser.add_argument("action", choices=["write", "check"])
+    args = parser.parse_args(argv)
+    documents = render_all()
+    if args.action == "write":
+        write(documents)
+        return 0
+    problems = drift(documents)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if not problems:
+        print(f"{len(documents)} generated files up to date")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
