@@ -20,7 +20,7 @@ from ragline_dev.progress import say, step
 def _stack(args: argparse.Namespace, *, tie_to_parent: bool = True) -> Stack:
     return Stack(
         root=Path(args.stack_dir) if args.stack_dir else paths.default_stack_dir(),
-        parts=default_parts(kafka=not args.no_kafka),
+        parts=default_parts(kafka=not args.no_kafka, kube=not args.no_kube),
         tie_to_parent=tie_to_parent,
     )
 
@@ -57,6 +57,10 @@ def _try_next(statuses: Sequence[PartStatus]) -> str:
         tips.append(f"  psql '{dsn}' -c \"SELECT '[1,2,3]'::vector <-> '[1,2,4]'::vector\"")
     if "valkey" in endpoints:
         tips.append(f"  redis-cli -u {endpoints['valkey']['url']} XINFO GROUPS orders")
+    if "kube" in endpoints:
+        kube = endpoints["kube"]
+        tips.append(f"  export KUBECONFIG={kube['kubeconfig']}")
+        tips.append(f"  {kube['kubectl']} get nodes,pods -A")
     tips.append("  ragline status --json      # every endpoint as JSON")
     return "\n".join(tips)
 
@@ -74,6 +78,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"\nRAGline local stack in {stack.root}\n{_describe(statuses)}\n")
         print(_try_next(statuses))
         if args.detach:
+            stack.release()
             print("\nDetached: `ragline down` (or `make down`) stops it.")
             return 0
         print("\nPress Ctrl-C to stop everything.", flush=True)
@@ -123,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ragline", description=__doc__)
     parser.add_argument("--stack-dir", help="where the running stack keeps data, logs and state")
     parser.add_argument("--no-kafka", action="store_true", help="leave Kafka out")
+    parser.add_argument(
+        "--no-kube", action="store_true", help="leave the local Kubernetes control plane out"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("install", help=cmd_install.__doc__).set_defaults(func=cmd_install)

@@ -105,35 +105,38 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _reap(pid: int) -> None:
-    child = _children.get(pid)
+def _wait_gone(pid: int, child: subprocess.Popen[bytes] | None, timeout: float) -> bool:
+    """Wait until ``pid`` has exited (and reap it if it is our child)."""
     if child is not None:
-        if child.poll() is not None:
-            del _children[pid]
-        return
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+    # Not our child (a detached stack started by another process): poll until it is gone.
+    deadline = time.monotonic() + timeout
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def stop(pid: int, *, sig: int = signal.SIGTERM, grace: float = STOP_GRACE_SECONDS) -> None:
     """Stop the process group led by ``pid``: ``sig`` first, SIGKILL after ``grace`` seconds."""
-    if not alive(pid):
-        _reap(pid)
-        return
-    try:
-        os.killpg(pid, sig)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        _reap(pid)
-        if not alive(pid):
-            break
-        time.sleep(0.05)
-    # The whole group goes, so helpers a server forked cannot linger.
+    child = _children.pop(pid, None)
+    if alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, sig)
+        if not _wait_gone(pid, child, grace):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            _wait_gone(pid, child, grace)
+    elif child is not None:
+        child.wait()
+    # Whatever else the group holds goes too, so helpers a server forked cannot linger.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    _reap(pid)
 
 
 def log_tail(log: Path, lines: int = 40) -> str:

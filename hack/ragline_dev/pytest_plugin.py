@@ -23,6 +23,7 @@ import pytest
 from ragline_dev import procs
 from ragline_dev.infra import Part, PartState, Stack
 from ragline_dev.infra.kafka import Kafka
+from ragline_dev.infra.kube import KubeControlPlane, Kubectl
 from ragline_dev.infra.postgres import Postgres, bin_dir
 from ragline_dev.infra.valkey import Valkey
 
@@ -70,6 +71,7 @@ def local_infra() -> Iterator[LocalInfra]:
             "postgres": Postgres(durable=False),
             "valkey": Valkey(durable=False),
             "kafka": Kafka(),
+            "kube": KubeControlPlane(),
         },
     )
     try:
@@ -125,6 +127,28 @@ def redis_url(request: pytest.FixtureRequest, local_infra: LocalInfra) -> str:
 def kafka_bootstrap(request: pytest.FixtureRequest, local_infra: LocalInfra) -> str:
     """The bootstrap address of the session's Kafka node."""
     return _use(request, local_infra, "kafka").endpoints["bootstrap"]
+
+
+@pytest.fixture
+def kube(request: pytest.FixtureRequest, local_infra: LocalInfra) -> Kubectl:
+    """kubectl as cluster-admin of the session's real local control plane."""
+    return Kubectl.for_state(_use(request, local_infra, "kube"))
+
+
+@pytest.fixture
+def helm(request: pytest.FixtureRequest, local_infra: LocalInfra) -> str:
+    """The path of the pinned helm binary (use it with the ``kube`` fixture's kubeconfig)."""
+    return _use(request, local_infra, "kube").endpoints["helm"]
+
+
+@pytest.fixture
+def namespace(kube: Kubectl, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A namespace of its own for one test, deleted afterwards (without waiting)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
+    name = f"t-{slug}-{uuid.uuid4().hex[:6]}"
+    kube.check("create", "namespace", name)
+    yield name
+    kube.run("delete", "namespace", name, "--wait=false")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,6 +1,7 @@
 """Every generated file in the repository matches what its source generates now."""
 
 import pytest
+
 from ragline_dev import generate
 
 

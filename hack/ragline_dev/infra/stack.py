@@ -13,16 +13,19 @@ from types import TracebackType
 from ragline_dev import procs
 from ragline_dev.infra.base import Part, PartState
 from ragline_dev.infra.kafka import Kafka
+from ragline_dev.infra.kube import KubeControlPlane
 from ragline_dev.infra.postgres import Postgres
 from ragline_dev.infra.valkey import Valkey
 from ragline_dev.progress import say, step
 
 
-def default_parts(*, durable: bool = True, kafka: bool = True) -> list[Part]:
+def default_parts(*, durable: bool = True, kafka: bool = True, kube: bool = True) -> list[Part]:
     """Return the infrastructure parts in start order."""
     parts: list[Part] = [Postgres(durable=durable), Valkey(durable=durable)]
     if kafka:
         parts.append(Kafka())
+    if kube:
+        parts.append(KubeControlPlane())
     return parts
 
 
@@ -87,6 +90,10 @@ class Stack:
         state.save(workdir)
         self._owned.append(state)
         return state
+
+    def release(self) -> None:
+        """Leave the started parts running after this process (a detached stack)."""
+        self._owned.clear()
 
     def close(self) -> None:
         """Stop the parts this stack started (not the ones it reused), last first."""
