@@ -1,6 +1,7 @@
 """Lag readers against a real Valkey and a real Kafka."""
 
 import uuid
+from typing import Any
 from collections.abc import AsyncIterator
 
 import pytest
@@ -36,7 +37,8 @@ async def test_redis_lag_is_undelivered_plus_pending(valkey: redis.Redis, redis_
     try:
         assert (await reader.read(stream=stream, group="notifier")).total == 10
 
-        delivered = await valkey.xreadgroup("notifier", "c1", {stream: ">"}, count=3)
+        # redis-py types stream replies loosely; the shape is [[stream, [(id, fields), ...]]].
+        delivered: Any = await valkey.xreadgroup("notifier", "c1", {stream: ">"}, count=3)
         ids = [entry_id for entry_id, _ in delivered[0][1]]
         reading = await reader.read(stream=stream, group="notifier")
         assert reading.total == 10  # 7 undelivered + 3 pending
