@@ -123,6 +123,28 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if all(s.healthy for s in started) else 1
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    """Mint a dev token for a tenant of the local registry (written first if missing)."""
+    from ragline_dev.dev_tenants import mint_dev_token  # noqa: PLC0415 - only this command
+
+    stack_root = Path(args.stack_dir) if args.stack_dir else paths.default_stack_dir()
+    directory = Path(args.tenants_dir) if args.tenants_dir else stack_root / "tenants"
+    try:
+        print(
+            mint_dev_token(
+                directory,
+                tenant_id=args.tenant,
+                user_id=args.user,
+                roles=args.role or ["staff"],
+                ttl_seconds=args.ttl,
+            )
+        )
+    except ValueError as exc:
+        say(str(exc))
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``ragline`` command."""
     parser = argparse.ArgumentParser(prog="ragline", description=__doc__)
@@ -145,6 +167,19 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help=cmd_status.__doc__)
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(func=cmd_status)
+
+    token = sub.add_parser("token", help=cmd_token.__doc__)
+    token.add_argument("--tenant", default="demo", help="tenant id (default: demo)")
+    token.add_argument("--user", default="dev", help="user id (default: dev)")
+    token.add_argument(
+        "--role",
+        action="append",
+        choices=["customer", "staff", "admin"],
+        help="repeatable (default: staff)",
+    )
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
+    token.add_argument("--tenants-dir", help="registry and keys (default: <stack dir>/tenants)")
+    token.set_defaults(func=cmd_token)
     return parser
 
 

@@ -13,9 +13,12 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ragline_api.app import openapi_document
+from ragline_common.events import event_schemas as event_data_schemas
 from ragline_common.registry import TenantRegistry
-
 from ragline_dev.paths import REPO_ROOT
+from ragline_llm.app import openapi_document as llm_openapi_document
+from ragline_llm.tools.events import event_schema as chat_tool_event_schema
 
 Documents = dict[str, str]
 
@@ -32,8 +35,32 @@ def tenant_registry_schema() -> Documents:
     return {"contracts/tenant-registry.v1.schema.json": dump_json(schema)}
 
 
+def api_openapi() -> Documents:
+    """The API's OpenAPI document, from ``create_app().openapi()``."""
+    return {"contracts/openapi/api.json": dump_json(openapi_document())}
+
+
+def event_schemas() -> Documents:
+    """One JSON Schema per event type's data, and the CloudEvents envelope's."""
+    documents = event_data_schemas().items()
+    return {f"contracts/events/{name}": dump_json(schema) for name, schema in documents}
+
+
+def llm_contracts() -> Documents:
+    """The LLM service's OpenAPI document and its ``chat.tool.v1`` event schema."""
+    return {
+        "contracts/openapi/llm.json": dump_json(llm_openapi_document()),
+        "contracts/events/chat.tool.v1.json": dump_json(chat_tool_event_schema()),
+    }
+
+
 # Later pieces (OpenAPI, event schemas, CRDs, values schema) add their generator here.
-GENERATORS: list[Callable[[], Documents]] = [tenant_registry_schema]
+GENERATORS: list[Callable[[], Documents]] = [
+    tenant_registry_schema,
+    api_openapi,
+    event_schemas,
+    llm_contracts,
+]
 
 
 def render_all() -> Documents:

@@ -1,0 +1,1 @@
+"""Orders: idempotent creation, status transitions, and an outbox event for each change."""
