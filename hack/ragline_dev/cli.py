@@ -12,15 +12,18 @@ from pathlib import Path
 from types import FrameType
 
 from ragline_dev import paths
-from ragline_dev.infra import Stack, default_parts
+from ragline_dev.infra import Stack
 from ragline_dev.infra.stack import PartStatus
+from ragline_dev.platform import platform_parts
 from ragline_dev.progress import say, step
 
 
 def _stack(args: argparse.Namespace, *, tie_to_parent: bool = True) -> Stack:
     return Stack(
         root=Path(args.stack_dir) if args.stack_dir else paths.default_stack_dir(),
-        parts=default_parts(kafka=not args.no_kafka, kube=not args.no_kube),
+        parts=platform_parts(
+            kafka=not args.no_kafka, kube=not args.no_kube, services=not args.infra_only
+        ),
         tie_to_parent=tie_to_parent,
     )
 
@@ -49,9 +52,23 @@ def _describe(statuses: Sequence[PartStatus]) -> str:
     return "\n".join(lines)
 
 
-def _try_next(statuses: Sequence[PartStatus]) -> str:
+def _api_tips(api: str, stack_root: Path) -> list[str]:
+    stack = "" if stack_root == paths.default_stack_dir() else f" --stack-dir {stack_root}"
+    order = '{"lines": [{"product_id": "<id from the list>", "quantity": 2}]}'
+    return [
+        f"  export TOKEN=$(.venv/bin/ragline{stack} token --tenant demo --user me --role staff)",
+        f'  curl -s -H "Authorization: Bearer $TOKEN" {api}/v1/products',
+        f"  curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Idempotency-Key: try-1' \\\n"
+        f"       -H 'Content-Type: application/json' -d '{order}' {api}/v1/orders",
+        f"  open {api}/docs                 # the API's OpenAPI UI",
+    ]
+
+
+def _try_next(statuses: Sequence[PartStatus], stack_root: Path) -> str:
     endpoints = {s.name: s.state.endpoints for s in statuses if s.state is not None}
     tips = ["What to try:"]
+    if "api" in endpoints:
+        tips += _api_tips(endpoints["api"]["url"], stack_root)
     if "postgres" in endpoints:
         dsn = endpoints["postgres"]["dsn"]
         tips.append(f"  psql '{dsn}' -c \"SELECT '[1,2,3]'::vector <-> '[1,2,4]'::vector\"")
@@ -76,7 +93,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         stack.up()
         statuses = stack.status()
         print(f"\nRAGline local stack in {stack.root}\n{_describe(statuses)}\n")
-        print(_try_next(statuses))
+        print(_try_next(statuses, stack.root))
         if args.detach:
             stack.release()
             print("\nDetached: `ragline down` (or `make down`) stops it.")
@@ -152,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-kafka", action="store_true", help="leave Kafka out")
     parser.add_argument(
         "--no-kube", action="store_true", help="leave the local Kubernetes control plane out"
+    )
+    parser.add_argument(
+        "--infra-only", action="store_true", help="only the infrastructure, no RAGline service"
     )
     sub = parser.add_subparsers(dest="command", required=True)
 

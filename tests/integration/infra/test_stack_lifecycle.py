@@ -21,7 +21,7 @@ BOUNDED_WAIT_SECONDS = 60.0
 
 def ragline(stack: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*CLI, "--stack-dir", str(stack), "--no-kafka", "--no-kube", *args],
+        [*CLI, "--stack-dir", str(stack), "--no-kafka", "--no-kube", "--infra-only", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -57,7 +57,8 @@ def test_detached_stack_is_reused_then_stopped_by_down(tmp_path: Path) -> None:
     first = ragline(stack, "up", "--detach")
     assert first.returncode == 0, first.stderr
     parts = status(stack)
-    assert parts["postgres"]["healthy"] and parts["valkey"]["healthy"]
+    assert parts["postgres"]["healthy"]
+    assert parts["valkey"]["healthy"]
     assert parts["postgres"]["endpoints"]["dsn"].startswith("postgresql://postgres@127.0.0.1:")
     assert parts["valkey"]["endpoints"]["url"].startswith("redis://127.0.0.1:")
     pids = server_pids(stack)
@@ -70,14 +71,15 @@ def test_detached_stack_is_reused_then_stopped_by_down(tmp_path: Path) -> None:
     assert ragline(stack, "down").returncode == 0
     assert not any(procs.alive(pid) for pid in pids)
     parts = status(stack)
-    assert not parts["postgres"]["running"] and not parts["valkey"]["running"]
+    assert not parts["postgres"]["running"]
+    assert not parts["valkey"]["running"]
     # The data stays: a new `up` finds the database it made before.
     assert (stack / "postgres" / "data" / "PG_VERSION").exists()
 
 
 def start_foreground(stack: Path) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [*CLI, "--stack-dir", str(stack), "--no-kafka", "--no-kube", "up"],
+        [*CLI, "--stack-dir", str(stack), "--no-kafka", "--no-kube", "--infra-only", "up"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
