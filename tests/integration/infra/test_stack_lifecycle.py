@@ -31,8 +31,8 @@ def ragline(stack: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def status(stack: Path) -> dict[str, Any]:
     result = ragline(stack, "status", "--json")
-    document: dict[str, Any] = json.loads(result.stdout)
-    return document["parts"]
+    parts: dict[str, Any] = json.loads(result.stdout)["parts"]
+    return parts
 
 
 def server_pids(stack: Path) -> list[int]:
