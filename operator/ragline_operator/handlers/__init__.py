@@ -1,0 +1,1 @@
+"""Kopf handlers, one thin module per kind; importing a module registers its handlers."""

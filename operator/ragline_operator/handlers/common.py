@@ -1,0 +1,159 @@
+"""Turning a reconcile pass into Kopf's world: status, Events, retries, pausing, locking.
+
+Create/update/resume handlers call :func:`handle`: a pass whose status goes into Kopf's ``patch``
+and whose problems become ``kopf.TemporaryError`` / ``kopf.PermanentError``. The resync loop
+(:mod:`ragline_operator.handlers.resync`) calls :func:`run_pass` and writes status itself. Both
+share the per-object lock and memory in :class:`~ragline_operator.controllers.base.OperatorState`,
+so a handler and the loop never run a pass of the same object at once, and Events are computed
+against the status this process last wrote (fresher than a body still in the watch queue).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from ragline_operator.controllers.base import (
+    InvalidSpecError,
+    ObjectState,
+    OperatorState,
+    Outcome,
+    PassInput,
+    Subject,
+    invalid_outcome,
+    paused_outcome,
+)
+from ragline_operator.k8s.errors import ApiError, InvalidError
+from ragline_operator.k8s.events import post_event
+from ragline_operator.reconcile.conditions import PROGRESSING
+from ragline_operator.reconcile.pause import is_paused
+from ragline_operator.reconcile.registry import TenantSource
+
+STATE_KEY = "ragline"
+
+Pass = Callable[[Subject, PassInput], Awaitable[Outcome]]
+
+
+def operator_state(memo: Mapping[str, Any]) -> OperatorState:
+    """The operator-wide state stored at startup."""
+    state = memo.get(STATE_KEY)
+    if not isinstance(state, OperatorState):
+        raise TypeError("the operator memo was not initialised by the startup handler")
+    return state
+
+
+def tenants_of(
+    index: Mapping[str, Iterable[TenantSource]] | None, namespace: str | None
+) -> list[TenantSource]:
+    """The namespace's TenantConfigs from the Kopf index (empty if none)."""
+    if index is None:
+        raise RuntimeError("Kopf did not pass tenantconfig_index; is the index registered?")
+    return list(index.get(namespace, ())) if namespace is not None else []
+
+
+def changed_status(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of ``desired`` that differs from ``current`` (a merge patch; None deletes)."""
+    return {key: value for key, value in desired.items() if current.get(key) != value}
+
+
+async def _announce(state: OperatorState, body: Mapping[str, Any], outcome: Outcome) -> None:
+    client = state.kube.client
+    now = datetime.now(UTC)
+    for change in outcome.transitions:
+        # A condition's first appearance is not a transition; Progressing flips are noise.
+        if change.old is None or change.type == PROGRESSING:
+            continue
+        await post_event(
+            client,
+            body,
+            type_="Warning" if change.warning else "Normal",
+            reason=f"{change.type}{change.new}",
+            message=f"{change.type} is {change.new}: {change.reason}: {change.message}",
+            now=now,
+        )
+    for note in outcome.notes:
+        await post_event(
+            client,
+            body,
+            type_="Warning" if note.warning else "Normal",
+            reason=note.reason,
+            message=note.message,
+            now=now,
+        )
+
+
+async def _compute(
+    reconcile: Pass, subject: Subject, state: OperatorState, tenants: list[TenantSource]
+) -> Outcome:
+    now = datetime.now(UTC)
+    if is_paused(subject.annotations):
+        return paused_outcome(subject, now=now)
+    io = PassInput(
+        client=state.kube.client,
+        state=state,
+        tenants=tenants,
+        now=now,
+        monotonic=time.monotonic(),
+    )
+    try:
+        return await reconcile(subject, io)
+    except InvalidSpecError as exc:
+        return invalid_outcome(subject, str(exc), now=now)
+
+
+async def run_pass(
+    reconcile: Pass,
+    *,
+    body: Mapping[str, Any],
+    state: OperatorState,
+    tenants: list[TenantSource],
+) -> tuple[Outcome, dict[str, Any]]:
+    """One pass under the object's lock; returns the outcome and the status fields to write.
+
+    What to write is diffed against the body's status, not this process's memory: a write that
+    failed must be retried, and rewriting an unchanged field is harmless. API errors propagate
+    as :class:`ApiError`; nothing is recorded for such a pass.
+    """
+    uid = str(body.get("metadata", {}).get("uid", ""))
+    mine = state.object(uid)
+    async with mine.lock:
+        subject = Subject(body=dict(body), last_status=mine.status)
+        outcome = await _compute(reconcile, subject, state, tenants)
+        mine.remember(outcome, now=time.monotonic())
+    await _announce(state, body, outcome)
+    return outcome, changed_status(dict(body.get("status") or {}), outcome.status)
+
+
+async def handle(
+    reconcile: Pass,
+    *,
+    body: Mapping[str, Any],
+    memo: Mapping[str, Any],
+    patch: kopf.Patch,
+    tenants: list[TenantSource],
+    retry: int,
+) -> None:
+    """A create/update/resume handler: a pass, its status into ``patch``, Kopf's semantics."""
+    state = operator_state(memo)
+    config = state.config
+    try:
+        outcome, status = await run_pass(reconcile, body=body, state=state, tenants=tenants)
+    except InvalidError as exc:
+        raise kopf.PermanentError(f"the API server refused a child: {exc.message}") from exc
+    except ApiError as exc:
+        raise kopf.TemporaryError(str(exc), delay=config.retry_seconds) from exc
+    patch.status.update(status)
+    if outcome.invalid is not None:
+        raise kopf.PermanentError(f"invalid spec: {outcome.invalid}")
+    if outcome.retry is not None:
+        if retry + 1 >= config.handler_retries:
+            # The resync loop keeps checking; the handler stops holding Kopf's retry machinery.
+            raise kopf.PermanentError(f"{outcome.retry} (checked again on every resync)")
+        raise kopf.TemporaryError(outcome.retry, delay=config.retry_seconds)
+
+
+__all__ = ["ObjectState", "handle", "operator_state", "run_pass", "tenants_of"]

@@ -1,0 +1,127 @@
+"""TenantConfig handlers: keys and registry on every change, periodically, and on deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from ragline_operator.controllers.tenantconfig import publish_registry, reconcile_tenantconfig
+from ragline_operator.handlers.common import (
+    handle,
+    operator_state,
+    tenants_of,
+)
+from ragline_operator.models import TENANTCONFIG
+from ragline_operator.models.base import GROUP, VERSION
+from ragline_operator.reconcile.registry import TenantSource, tenant_source
+
+PLURAL = TENANTCONFIG.plural
+TenantIndex = kopf.Index[str, TenantSource]
+
+
+@kopf.index(GROUP, VERSION, PLURAL)
+def tenantconfig_index(
+    *,
+    name: str,
+    namespace: str | None,
+    uid: str,
+    meta: kopf.Meta,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    **_: Any,
+) -> dict[str, TenantSource]:
+    """Every TenantConfig by namespace: the registry and the workloads' key mounts need them."""
+    source = tenant_source(
+        name=name,
+        uid=uid,
+        created=str(meta.get("creationTimestamp", "")),
+        namespace=namespace or "",
+        spec=spec,
+        status=status,
+    )
+    return {namespace or "": source}
+
+
+@kopf.index(GROUP, VERSION, PLURAL)
+def tenantconfig_bodies(*, body: kopf.Body, namespace: str | None, **_: Any) -> dict[str, Any]:
+    """Every tenantconfig body by namespace, for the periodic resync loop."""
+    return {namespace or "": dict(body)}
+
+
+@kopf.on.create(GROUP, VERSION, PLURAL)
+async def tenantconfig_create(
+    *,
+    body: kopf.Body,
+    namespace: str | None,
+    memo: kopf.Memo,
+    patch: kopf.Patch,
+    retry: int,
+    tenantconfig_index: TenantIndex | None = None,
+    **_: Any,
+) -> None:
+    """A new tenant: generate its key, publish it in the registry."""
+    tenants = tenants_of(tenantconfig_index, namespace)
+    await handle(
+        reconcile_tenantconfig, body=body, memo=memo, patch=patch, tenants=tenants, retry=retry
+    )
+
+
+@kopf.on.update(GROUP, VERSION, PLURAL)
+async def tenantconfig_update(
+    *,
+    body: kopf.Body,
+    namespace: str | None,
+    memo: kopf.Memo,
+    patch: kopf.Patch,
+    retry: int,
+    tenantconfig_index: TenantIndex | None = None,
+    **_: Any,
+) -> None:
+    """A changed tenant (spec or annotations, e.g. a rotation request or the pause)."""
+    tenants = tenants_of(tenantconfig_index, namespace)
+    await handle(
+        reconcile_tenantconfig, body=body, memo=memo, patch=patch, tenants=tenants, retry=retry
+    )
+
+
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+async def tenantconfig_resume(
+    *,
+    body: kopf.Body,
+    namespace: str | None,
+    memo: kopf.Memo,
+    patch: kopf.Patch,
+    retry: int,
+    tenantconfig_index: TenantIndex | None = None,
+    **_: Any,
+) -> None:
+    """Operator restart: converge whatever happened while it was away."""
+    tenants = tenants_of(tenantconfig_index, namespace)
+    await handle(
+        reconcile_tenantconfig, body=body, memo=memo, patch=patch, tenants=tenants, retry=retry
+    )
+
+
+def _is_deletion(*, type: str, **_: Any) -> bool:
+    """Only deletions matter to the event handler (and other events then log nothing)."""
+    return type == "DELETED"
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL, when=_is_deletion)
+async def tenantconfig_event(
+    *,
+    namespace: str | None,
+    memo: kopf.Memo,
+    logger: kopf.Logger,
+    tenantconfig_index: TenantIndex | None = None,
+    **_: Any,
+) -> None:
+    """A deleted TenantConfig leaves the registry at once (its key Secret goes with it)."""
+    if namespace is None:
+        return
+    state = operator_state(memo)
+    tenants = tenants_of(tenantconfig_index, namespace)
+    lock = state.registry_lock(namespace)
+    await publish_registry(state.kube.client, namespace, tenants, lock=lock)
+    logger.info("tenant registry of %s republished after a deletion", namespace)

@@ -1,0 +1,1 @@
+"""Pure builders of the manifests the operator applies: a frozen context in, a dict out."""

@@ -1,0 +1,157 @@
+"""EventStream handlers against KMock: children, readiness, Secrets, monitoring, retries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kmock
+import kopf
+import pytest
+
+from ragline_operator.controllers.eventstream import reconcile_eventstream
+from ragline_operator.handlers.common import handle
+from ragline_operator.handlers.eventstream import eventstream_create, eventstream_update
+from tests.unit.operator.handlers.util import call, conditions, put, stored, with_status
+from tests.unit.operator.samples import body, redis_stream_spec, secret, tenant_spec
+
+DEPLOYMENTS = "apps/v1/deployments"
+
+
+def add_secrets(api: kmock.KubernetesEmulator, dsn: str = "postgresql://db") -> None:
+    put(api, "v1/secrets", secret("pg", dsn=dsn))
+    put(api, "v1/secrets", secret("redis", url="redis://127.0.0.1:6379/0"))
+
+
+def mark_ready(api: kmock.KubernetesEmulator, name: str) -> None:
+    obj = api.objects[DEPLOYMENTS, "shop", name]
+    replicas = obj.raw["spec"].get("replicas", 1)
+    obj.patch(
+        {
+            "metadata": {"generation": 1},
+            "status": {
+                "observedGeneration": 1,
+                "replicas": replicas,
+                "updatedReplicas": replicas,
+                "readyReplicas": replicas,
+            },
+        }
+    )
+
+
+async def test_missing_secret_is_named_and_retried_without_touching_children(
+    api: kmock.KubernetesEmulator, memo: kopf.Memo
+) -> None:
+    put(api, "v1/secrets", secret("pg", dsn="postgresql://db"))
+    stream = body("EventStream", "orders", redis_stream_spec())
+
+    with pytest.raises(
+        kopf.TemporaryError, match=r"spec\.backend\.redis\.url: Secret 'redis'"
+    ) as err:
+        await call(eventstream_create, stream, memo)
+
+    assert err.value.delay == 7
+    assert stored(api, DEPLOYMENTS, "orders-relay") is None
+
+
+async def test_missing_secret_condition_is_in_the_status(
+    api: kmock.KubernetesEmulator, memo: kopf.Memo
+) -> None:
+    stream = body("EventStream", "orders", redis_stream_spec())
+    patch = kopf.Patch()
+    with pytest.raises(kopf.TemporaryError):
+        await handle(
+            reconcile_eventstream, body=stream, memo=memo, patch=patch, tenants=[], retry=0
+        )
+    state = conditions(patch["status"])
+    assert state["SecretsReady"] == ("False", "SecretNotFound")
+    assert state["Ready"] == ("False", "SecretNotFound")
+    assert state["Degraded"][0] == "True"
+
+
+async def test_retries_are_bounded(api: kmock.KubernetesEmulator, memo: kopf.Memo) -> None:
+    stream = body("EventStream", "orders", redis_stream_spec())
+    with pytest.raises(kopf.PermanentError, match="checked again on every resync"):
+        await call(eventstream_create, stream, memo, retry=2)
+
+
+async def test_children_are_applied_and_readiness_follows_their_status(
+    api: kmock.KubernetesEmulator, memo: kopf.Memo
+) -> None:
+    add_secrets(api)
+    tenant = body("TenantConfig", "acme", tenant_spec(), status={"signingKeySecret": "acme-sk"})
+    stream = body("EventStream", "orders", redis_stream_spec())
+
+    first = await call(eventstream_create, stream, memo, tenants=[tenant])
+
+    for name in ("orders-relay", "orders-notifier"):
+        assert stored(api, DEPLOYMENTS, name) is not None
+    assert stored(api, "v1/services", "orders-notifier") is not None
+    assert stored(api, "v1/services", "orders-relay-metrics") is not None
+    state = conditions(first["status"])
+    assert state["Ready"][0] == "False"
+    assert state["Progressing"][0] == "True"
+    assert state["MonitoringReady"] == ("False", "CRDNotInstalled")
+    assert first["status"]["endpoints"] == {"notifier": "http://orders-notifier.shop.svc:8080"}
+    notifier = stored(api, DEPLOYMENTS, "orders-notifier")
+    assert notifier is not None
+    volumes = notifier["spec"]["template"]["spec"]["volumes"]
+    assert {"secretName": "acme-sk", "optional": True} in [v.get("secret") for v in volumes]
+
+    mark_ready(api, "orders-relay")
+    mark_ready(api, "orders-notifier")
+    second = await call(eventstream_update, with_status(stream, first), memo, tenants=[tenant])
+
+    state = conditions(second["status"])
+    assert state["Ready"] == ("True", "Ready")
+    assert state["RelayReady"] == ("True", "Available")
+    assert state["NotifierReady"] == ("True", "Available")
+    assert second["status"]["replicas"] == 2
+
+
+async def test_a_changed_secret_value_rolls_the_pods(
+    api: kmock.KubernetesEmulator, memo: kopf.Memo
+) -> None:
+    add_secrets(api)
+    stream = body("EventStream", "orders", redis_stream_spec())
+    await call(eventstream_create, stream, memo)
+
+    def checksum() -> str:
+        relay = stored(api, DEPLOYMENTS, "orders-relay")
+        assert relay is not None
+        return str(
+            relay["spec"]["template"]["metadata"]["annotations"]["ragline.dev/secrets-checksum"]
+        )
+
+    before = checksum()
+    add_secrets(api, dsn="postgresql://db-with-new-password")
+    await call(eventstream_update, stream, memo)
+    assert checksum() != before
+
+
+async def test_a_service_monitor_when_the_prometheus_operator_is_installed(
+    api: kmock.KubernetesEmulator, memo: kopf.Memo
+) -> None:
+    add_secrets(api)
+    api.resources["monitoring.coreos.com/v1/servicemonitors"] = kmock.ResourceInfo()
+    spec = redis_stream_spec(monitoring={"labels": {"release": "prom"}})
+
+    patch = await call(eventstream_create, body("EventStream", "orders", spec), memo)
+
+    monitor = stored(api, "monitoring.coreos.com/v1/servicemonitors", "orders-metrics")
+    assert monitor is not None
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    assert monitor["spec"]["endpoints"][0]["port"] == "http"
+    assert conditions(patch["status"])["MonitoringReady"] == ("True", "ServiceMonitorApplied")
+
+
+async def test_autoscaling_is_reported_as_not_yet_active(
+    api: kmock.KubernetesEmulator, memo: kopf.Memo
+) -> None:
+    add_secrets(api)
+    spec: dict[str, Any] = redis_stream_spec(autoscaling={"maxReplicas": 4})
+    patch = await call(eventstream_create, body("EventStream", "orders", spec), memo)
+
+    notifier = stored(api, DEPLOYMENTS, "orders-notifier")
+    assert notifier is not None
+    assert "replicas" not in notifier["spec"]
+    assert conditions(patch["status"])["ScalingActive"] == ("False", "ScalerNotAvailable")
