@@ -1,8 +1,8 @@
 """Lag readers against a real Valkey and a real Kafka."""
 
 import uuid
-from typing import Any
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import redis.asyncio as redis
