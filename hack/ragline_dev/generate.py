@@ -17,6 +17,8 @@ from ragline_api.app import openapi_document
 from ragline_common.events import event_schemas as event_data_schemas
 from ragline_common.registry import TenantRegistry
 from ragline_dev.paths import REPO_ROOT
+from ragline_llm.app import openapi_document as llm_openapi_document
+from ragline_llm.tools.events import event_schema as chat_tool_event_schema
 from ragline_operator.rbac import operator_manifests
 
 Documents = dict[str, str]
@@ -45,12 +47,21 @@ def event_schemas() -> Documents:
     return {f"contracts/events/{name}": dump_json(schema) for name, schema in documents}
 
 
+def llm_contracts() -> Documents:
+    """The LLM service's OpenAPI document and its ``chat.tool.v1`` event schema."""
+    return {
+        "contracts/openapi/llm.json": dump_json(llm_openapi_document()),
+        "contracts/events/chat.tool.v1.json": dump_json(chat_tool_event_schema()),
+    }
+
+
 # Later pieces (OpenAPI, event schemas, CRDs, values schema) add their generator here.
 GENERATORS: list[Callable[[], Documents]] = [
     tenant_registry_schema,
     operator_manifests,
     api_openapi,
     event_schemas,
+    llm_contracts,
 ]
 
 

@@ -1,0 +1,1 @@
+"""The chat endpoint: OpenAI-style requests answered whole or streamed over SSE."""

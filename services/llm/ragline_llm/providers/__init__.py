@@ -1,0 +1,1 @@
+"""Clients of the upstreams (chat model, embeddings) behind small protocols."""

@@ -1,0 +1,1 @@
+"""Retrieval: documents, chunking, vector tables, search, re-ranking and context trimming."""

@@ -1,0 +1,36 @@
+"""``apply_promos``: price a cart from the stored menu and promotions."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ragline_llm.rag import repository
+from ragline_llm.tools.promos import CartLine, price_cart
+from ragline_llm.tools.specs import CartItem
+
+
+def merge_items(items: list[CartItem]) -> list[CartLine]:
+    """One line per SKU (quantities added up), sorted by SKU: the same cart always looks the
+    same, whatever order the model listed it in."""
+    quantities: dict[str, int] = {}
+    for item in items:
+        quantities[item.sku] = quantities.get(item.sku, 0) + item.quantity
+    return [CartLine(sku, quantity) for sku, quantity in sorted(quantities.items())]
+
+
+async def apply_promos(
+    engine: AsyncEngine, items: list[CartItem], *, tenant_id: str, now: datetime
+) -> dict[str, Any]:
+    """Return the quote of ``items`` as the model sees it."""
+    cart = merge_items(items)
+    async with engine.connect() as conn:
+        entries = await repository.menu(conn, tenant_id=tenant_id, skus={line.sku for line in cart})
+        rules = await repository.promotions(conn, tenant_id=tenant_id)
+    quote = price_cart(
+        cart, menu={sku: entry.item for sku, entry in entries.items()}, promotions=rules, now=now
+    )
+    return asdict(quote)
