@@ -60,6 +60,12 @@ RULES: tuple[Rule, ...] = (
     Rule("", ("namespaces",), ("list", "watch"), "Kopf: follow namespaces when cluster-wide"),
     Rule("apps", ("deployments",), APPLY, "relay, notifier, API and chat Deployments"),
     Rule(
+        "apps",
+        ("deployments/scale",),
+        ("get", "patch"),
+        "the lag scaler sets consumers' replicas (and nothing else) through the scale subresource",
+    ),
+    Rule(
         "batch",
         ("jobs",),
         (*APPLY, "list", "delete"),

@@ -28,6 +28,7 @@ from ragline_operator.models.base import API_VERSION
 
 APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
+SCALER_MANAGER = "ragline-scaler"
 FIELD_MANAGER = "ragline-operator"
 
 PLURALS: Mapping[tuple[str, str], str] = {
@@ -173,6 +174,23 @@ class KubeClient:
         meta = manifest["metadata"]
         path = resource_path(manifest["apiVersion"], manifest["kind"], meta["namespace"])
         response = await self._request("POST", path, json=dict(manifest))
+        return dict(response.json())
+
+    async def patch_scale(
+        self, api_version: str, kind: str, namespace: str, name: str, *, replicas: int
+    ) -> Obj:
+        """Set ``spec.replicas`` through the scale subresource, as :data:`SCALER_MANAGER`.
+
+        A separate field manager keeps ``replicas`` out of the operator's server-side applies,
+        which leave it out on purpose: the scaler is its only writer.
+        """
+        response = await self._request(
+            "PATCH",
+            resource_path(api_version, kind, namespace, name, subresource="scale"),
+            params={"fieldManager": SCALER_MANAGER},
+            content=json.dumps({"spec": {"replicas": replicas}}).encode(),
+            headers={"Content-Type": MERGE_PATCH},
+        )
         return dict(response.json())
 
     async def serves(self, group_version: str) -> bool:

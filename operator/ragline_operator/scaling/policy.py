@@ -5,8 +5,8 @@ What it fixes, from what KEDA users report:
 - *Flapping on instant readings.* Recommendations go up at once but come down only to the highest
   recommendation of the stabilization window (as the HPA does), and lag decays through an
   exponentially weighted average, so a noisy reading cannot scale down and up again.
-- *Replicas beyond partitions.* With ``partition_cap`` (Kafka), never more replicas than partitions
-  that have lag: an idle partition's consumer would have nothing to do.
+- *Replicas beyond partitions.* With ``partition_cap`` (Kafka only), never more replicas than
+  partitions that have lag: an idle partition's consumer would have nothing to do.
 - *Phantom lag.* A partition whose committed position has not moved for ``stuck_polls`` readings
   while it has lag (a poison message, a consumer wedged on it) stops counting: more replicas would
   not drain it. It counts again as soon as its position moves.
@@ -142,7 +142,7 @@ def _recommend(
     )
     if recommendation > config.max_replicas:
         recommendation, reason = config.max_replicas, CapReason.MAX_REPLICAS
-    if config.partition_cap and reading.partition_count > 1:
+    if config.partition_cap:
         cap = max(with_lag, 1 if recommendation else 0)
         if recommendation > cap:
             recommendation, reason = max(cap, config.min_replicas), CapReason.PARTITIONS_WITH_LAG

@@ -80,7 +80,7 @@ def test_scale_down_waits_for_the_stabilization_window() -> None:
 
 
 def test_a_read_error_holds_the_current_replicas_and_never_drops_to_zero() -> None:
-    config = PolicyConfig(min_replicas=0, max_replicas=5, lag_per_replica=10)
+    config = PolicyConfig(min_replicas=0, max_replicas=5, lag_per_replica=10, partition_cap=False)
     decisions = run(config, [reading(30), None, None], current=0)
     assert [d.desired for d in decisions] == [3, 3, 3]
     assert decisions[1].reason is CapReason.METRIC_ERROR
