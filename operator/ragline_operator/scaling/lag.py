@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import redis.asyncio as redis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from ragline_operator.scaling.policy import LagReading, PartitionLag
 
@@ -28,6 +29,7 @@ from ragline_operator.scaling.policy import LagReading, PartitionLag
 READ_TIMEOUT_SECONDS = 10.0
 # Counting entries by hand (when Redis reports no lag) stops here; beyond it lag is "at least".
 MAX_COUNTED_ENTRIES = 1_000_000
+RETRY_DELAY_SECONDS = 0.1
 
 
 class LagReadError(RuntimeError):
@@ -146,16 +148,34 @@ class KafkaLagReader:
             )
         return [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
 
+    async def _offsets(
+        self, partitions: list[TopicPartition], group: str
+    ) -> tuple[dict[TopicPartition, Any], dict[TopicPartition, int], dict[TopicPartition, int]]:
+        delay = RETRY_DELAY_SECONDS
+        while True:
+            try:
+                committed = await self.admin.list_consumer_group_offsets(
+                    group, partitions=partitions
+                )
+                break
+            except KafkaError as exc:
+                # A fresh broker answers "coordinator not available" until it has created its
+                # offsets topic; that and other retriable errors are waited out (within the
+                # reading's deadline), anything else fails the reading at once.
+                if not exc.retriable:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        ends = await self.offsets.end_offsets(partitions)
+        starts = await self.offsets.beginning_offsets(partitions)
+        return committed, ends, starts
+
     async def read(self, *, stream: str, group: str) -> LagReading:
         """Return the group's lag on every partition of topic ``stream``."""
         try:
             async with asyncio.timeout(READ_TIMEOUT_SECONDS):
                 partitions = await self._partitions(stream)
-                committed = await self.admin.list_consumer_group_offsets(
-                    group, partitions=partitions
-                )
-                ends = await self.offsets.end_offsets(partitions)
-                starts = await self.offsets.beginning_offsets(partitions)
+                committed, ends, starts = await self._offsets(partitions, group)
         except LagReadError:
             raise
         except Exception as exc:  # any broker failure is a failed reading
