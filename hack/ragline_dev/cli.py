@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from ragline_dev import paths
+from ragline_dev import paths, procs
 from ragline_dev.infra import Stack
 from ragline_dev.infra.stack import PartStatus
 from ragline_dev.platform import platform_parts
@@ -69,6 +69,14 @@ def _try_next(statuses: Sequence[PartStatus], stack_root: Path) -> str:
     tips = ["What to try:"]
     if "api" in endpoints:
         tips += _api_tips(endpoints["api"]["url"], stack_root)
+    if "llm" in endpoints:
+        chat = '{"stream": true, "messages": [{"role": "user", "content": "Something spicy?"}]}'
+        tips += [
+            f"  curl -N -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\"
+            f"\n       -d '{chat}' {endpoints['llm']['url']}/v1/chat",
+            "      # the model: any OpenAI-compatible server, e.g. RAGLINE_LLM_BASE_URL="
+            "http://127.0.0.1:11434/v1 RAGLINE_LLM_MODEL=llama3.2 make up",
+        ]
     if "postgres" in endpoints:
         dsn = endpoints["postgres"]["dsn"]
         tips.append(f"  psql '{dsn}' -c \"SELECT '[1,2,3]'::vector <-> '[1,2,4]'::vector\"")
@@ -109,6 +117,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         say("Stopping ...")
         return 0
+    except procs.StartError as exc:
+        say(f"could not start the stack: {exc}")
+        return 1
     finally:
         stack.close()
 

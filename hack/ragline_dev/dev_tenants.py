@@ -24,6 +24,7 @@ from ragline_common.registry import (
     TenantLimits,
     TenantRegistry,
 )
+from ragline_llm import demo
 
 DEV_KID = "dev-1"
 DEMO_TENANT = "demo"
@@ -44,50 +45,17 @@ DEV_TENANTS = (
     DevTenant("acme", "Acme Pizza"),
 )
 
-# The demo restaurant's menu (prices in euro cents).
-DEMO_MENU: tuple[dict[str, Any], ...] = (
+# The demo restaurant's menu (prices in euro cents): the same six items, with the same SKUs, that
+# the chat service's demo knowledge describes, so its `confirm` tool orders what the API sells.
+DEMO_MENU: tuple[dict[str, Any], ...] = tuple(
     {
-        "sku": "pizza-margherita",
-        "name": "Pizza Margherita",
-        "description": "Tomato, fior di latte, basil, olive oil.",
-        "price_cents": 950,
-        "category": "pizza",
-    },
-    {
-        "sku": "pizza-diavola",
-        "name": "Pizza Diavola",
-        "description": "Tomato, mozzarella, spicy salami, chili oil.",
-        "price_cents": 1150,
-        "category": "pizza",
-    },
-    {
-        "sku": "pizza-quattro-formaggi",
-        "name": "Pizza Quattro Formaggi",
-        "description": "Mozzarella, gorgonzola, fontina, parmesan. Vegetarian.",
-        "price_cents": 1250,
-        "category": "pizza",
-    },
-    {
-        "sku": "insalata-caprese",
-        "name": "Insalata Caprese",
-        "description": "Tomatoes, buffalo mozzarella, basil. Vegetarian, gluten-free.",
-        "price_cents": 850,
-        "category": "starter",
-    },
-    {
-        "sku": "tiramisu",
-        "name": "Tiramisu",
-        "description": "Mascarpone, espresso-soaked savoiardi, cocoa.",
-        "price_cents": 650,
-        "category": "dessert",
-    },
-    {
-        "sku": "limonata",
-        "name": "Limonata",
-        "description": "House lemonade, 0.4 l. Vegan.",
-        "price_cents": 400,
-        "category": "drink",
-    },
+        "sku": item["metadata"]["sku"],
+        "name": item["title"],
+        "description": item["body"],
+        "price_cents": item["metadata"]["price_cents"],
+        "category": item["metadata"]["category"],
+    }
+    for item in demo.MENU
 )
 
 

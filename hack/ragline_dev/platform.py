@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from ragline_dev import dev_tenants
+from ragline_dev import dev_tenants, procs
 from ragline_dev.infra import Part, PartState, default_parts
 from ragline_dev.infra.service import ServicePart
 
@@ -32,18 +32,31 @@ def _api_env(workdir: Path, deps: Mapping[str, PartState], port: int) -> dict[st
     )
 
 
+def run_step(argv: list[str], *, env: Mapping[str, str], log: Path, what: str) -> None:
+    """Run a preparation command with its output in ``log``; fail with the log's tail."""
+    with log.open("ab") as out:
+        result = subprocess.run(
+            argv,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+            timeout=300,
+        )
+    if result.returncode != 0:
+        raise procs.StartError(
+            f"{what} failed (exit {result.returncode}), see {log}:\n{procs.log_tail(log)}"
+        )
+
+
 def _api_prepare(workdir: Path, deps: Mapping[str, PartState]) -> None:
     dev_tenants.write_dev_tenants(tenants_dir(workdir))
-    env = {**os.environ, **_api_env(workdir, deps, 0)}
-    with (workdir / "migrate.log").open("ab") as log:
-        subprocess.run(
-            [sys.executable, "-m", "ragline_api", "migrate"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            check=True,
-            timeout=120,
-        )
+    run_step(
+        [sys.executable, "-m", "ragline_api", "migrate"],
+        env=_api_env(workdir, deps, 0),
+        log=workdir / "migrate.log",
+        what="API migrations",
+    )
 
 
 def _api_seed(workdir: Path, state: PartState) -> None:
@@ -66,9 +79,62 @@ def api_part() -> ServicePart:
     )
 
 
+def _llm_env(workdir: Path, deps: Mapping[str, PartState], port: int) -> dict[str, str]:
+    # RAGLINE_LLM_BASE_URL / _MODEL / _API_KEY pass through from the caller's environment: any
+    # OpenAI-compatible server (a local one too) becomes the chat model.
+    directory = tenants_dir(workdir)
+    return {
+        "RAGLINE_LLM_DATABASE_URL": deps["postgres"].endpoints["dsn"],
+        "RAGLINE_LLM_REGISTRY_PATH": str(dev_tenants.registry_path(directory)),
+        "RAGLINE_LLM_KEYS_DIR": str(dev_tenants.keys_dir(directory)),
+        "RAGLINE_LLM_API_URL": deps["api"].endpoints["url"],
+        "RAGLINE_LLM_HOST": "127.0.0.1",
+        "RAGLINE_LLM_PORT": str(port),
+        "RAGLINE_LLM_LOG_JSON": "false",
+    }
+
+
+def _llm_prepare(workdir: Path, deps: Mapping[str, PartState]) -> None:
+    """Ingest the demo tenant's knowledge, its menu linked to the API's products."""
+    token = dev_tenants.mint_dev_token(
+        tenants_dir(workdir), tenant_id="demo", user_id="ingest", roles=["staff"], ttl_seconds=600
+    )
+    env = {
+        key: value
+        for key, value in _llm_env(workdir, deps, 0).items()
+        if key not in {"RAGLINE_LLM_PORT", "RAGLINE_LLM_HOST"}
+    }
+    run_step(
+        [
+            sys.executable,
+            "-m",
+            "ragline_llm.ingest",
+            "--demo",
+            "demo",
+            "--api-url",
+            deps["api"].endpoints["url"],
+        ],
+        # The token travels in the environment, not the command line others can read in ps.
+        env={**env, "RAGLINE_LLM_INGEST_TOKEN": token},
+        log=workdir / "ingest.log",
+        what="LLM demo ingestion",
+    )
+
+
+def llm_part() -> ServicePart:
+    """The chat service, with the demo tenant's menu, policies and FAQs indexed."""
+    return ServicePart(
+        name="llm",
+        module="ragline_llm",
+        env=_llm_env,
+        depends_on=("postgres", "api"),
+        prepare=_llm_prepare,
+    )
+
+
 def platform_parts(*, kafka: bool = True, kube: bool = True, services: bool = True) -> list[Part]:
     """Every part of the local platform, in start order."""
     parts = default_parts(kafka=kafka, kube=kube)
     if services:
-        parts.append(api_part())
+        parts += [api_part(), llm_part()]
     return parts

@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -112,7 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--demo", metavar="TENANT", help="also ingest the demo knowledge")
     parser.add_argument("--file", action="append", default=[], help="a file or folder to ingest")
     parser.add_argument("--api-url", help="link menu items to this API's products by SKU")
-    parser.add_argument("--token", help="a staff token for --api-url")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("RAGLINE_LLM_INGEST_TOKEN"),
+        help="a staff token for --api-url (default: $RAGLINE_LLM_INGEST_TOKEN, kept out of ps)",
+    )
     args = parser.parse_args(argv)
     settings = LlmSettings()
     configure_logging(level=settings.log_level, json=settings.log_json)

@@ -60,6 +60,14 @@ def test_the_api_serves_the_seeded_menu_to_a_minted_token(platform: Path) -> Non
     assert response.json()["items"] == []
 
 
+def test_the_chat_service_is_ready_with_the_demo_knowledge_indexed(platform: Path) -> None:
+    ready = httpx.get(f"{endpoint(platform, 'llm')}/readyz")
+    assert ready.status_code == 200
+    index = ready.json()["index"]
+    assert index["serving"] == index["target"]
+    assert not index["building"]
+
+
 def test_token_for_an_unknown_tenant_is_refused(platform: Path) -> None:
     result = ragline(platform, "token", "--tenant", "nobody")
     assert result.returncode == 2
