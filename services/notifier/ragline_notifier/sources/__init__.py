@@ -1,0 +1,1 @@
+"""Streams the notifier reads, behind one :class:`~ragline_notifier.sources.base.StreamSource`."""
