@@ -69,6 +69,12 @@ def _try_next(statuses: Sequence[PartStatus], stack_root: Path) -> str:
     tips = ["What to try:"]
     if "api" in endpoints:
         tips += _api_tips(endpoints["api"]["url"], stack_root)
+    if "notifier" in endpoints:
+        tips += [
+            "  # live order events of the demo tenant (run it, then place an order above):",
+            f'  curl -N -H "Authorization: Bearer $TOKEN" '
+            f"{endpoints['notifier']['url']}/v1/stream/orders",
+        ]
     if "llm" in endpoints:
         chat = '{"stream": true, "messages": [{"role": "user", "content": "Something spicy?"}]}'
         tips += [
@@ -93,8 +99,9 @@ def _try_next(statuses: Sequence[PartStatus], stack_root: Path) -> str:
 def cmd_up(args: argparse.Namespace) -> int:
     """Bring the local platform up; in the foreground until Ctrl-C unless ``--detach``."""
     if args.cluster == "kind":
-        say("CLUSTER=kind builds images and needs Docker and kind; see README 'kind'.")
-        return 2
+        from ragline_dev.kind import main as kind_main  # noqa: PLC0415 - Docker-only path
+
+        return kind_main(["up"])
     stack = _stack(args, tie_to_parent=not args.detach)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:

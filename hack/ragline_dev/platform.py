@@ -132,9 +132,80 @@ def llm_part() -> ServicePart:
     )
 
 
+STREAM = "ragline:events"
+TOPIC = "ragline.events"
+
+
+def stream_backend() -> str:
+    """``redis`` (default) or ``kafka``: ``RAGLINE_STREAM_BACKEND`` picks the relay's broker."""
+    return os.environ.get("RAGLINE_STREAM_BACKEND", "redis").lower()
+
+
+def _broker_env(prefix: str, deps: Mapping[str, PartState]) -> dict[str, str]:
+    if stream_backend() == "kafka":
+        return {
+            f"{prefix}BACKEND": "kafka",
+            f"{prefix}KAFKA_BOOTSTRAP_SERVERS": deps["kafka"].endpoints["bootstrap"],
+            f"{prefix}KAFKA_TOPIC": TOPIC,
+        }
+    return {
+        f"{prefix}BACKEND": "redis",
+        f"{prefix}REDIS_URL": deps["valkey"].endpoints["url"],
+        f"{prefix}REDIS_STREAM": STREAM,
+    }
+
+
+def _relay_env(workdir: Path, deps: Mapping[str, PartState], port: int) -> dict[str, str]:
+    return {
+        # The relay reads every tenant's outbox rows, so it connects as the table owner
+        # (row-level security binds the API's application role, not the owner).
+        "RAGLINE_RELAY_DATABASE_URL": deps["postgres"].endpoints["dsn"],
+        "RAGLINE_RELAY_HOST": "127.0.0.1",
+        "RAGLINE_RELAY_PORT": str(port),
+        "RAGLINE_RELAY_LOG_JSON": "false",
+        **_broker_env("RAGLINE_RELAY_", deps),
+    }
+
+
+def _notifier_env(workdir: Path, deps: Mapping[str, PartState], port: int) -> dict[str, str]:
+    directory = tenants_dir(workdir)
+    return {
+        "RAGLINE_NOTIFIER_HOST": "127.0.0.1",
+        "RAGLINE_NOTIFIER_PORT": str(port),
+        "RAGLINE_NOTIFIER_REGISTRY_PATH": str(dev_tenants.registry_path(directory)),
+        "RAGLINE_NOTIFIER_KEYS_DIR": str(dev_tenants.keys_dir(directory)),
+        "RAGLINE_NOTIFIER_LOG_JSON": "false",
+        **_broker_env("RAGLINE_NOTIFIER_", deps),
+    }
+
+
+def _broker_deps() -> tuple[str, ...]:
+    return ("kafka",) if stream_backend() == "kafka" else ("valkey",)
+
+
+def relay_part() -> ServicePart:
+    """The outbox relay, publishing to Valkey Streams (or Kafka)."""
+    return ServicePart(
+        name="relay",
+        module="ragline_relay",
+        env=_relay_env,
+        depends_on=("postgres", "api", *_broker_deps()),
+    )
+
+
+def notifier_part() -> ServicePart:
+    """The notifier, serving SSE and WebSocket clients of each tenant."""
+    return ServicePart(
+        name="notifier",
+        module="ragline_notifier",
+        env=_notifier_env,
+        depends_on=("api", *_broker_deps()),
+    )
+
+
 def platform_parts(*, kafka: bool = True, kube: bool = True, services: bool = True) -> list[Part]:
     """Every part of the local platform, in start order."""
     parts = default_parts(kafka=kafka, kube=kube)
     if services:
-        parts += [api_part(), llm_part()]
+        parts += [api_part(), relay_part(), notifier_part(), llm_part()]
     return parts

@@ -72,3 +72,30 @@ def test_token_for_an_unknown_tenant_is_refused(platform: Path) -> None:
     result = ragline(platform, "token", "--tenant", "nobody")
     assert result.returncode == 2
     assert "unknown tenant 'nobody'" in result.stderr
+
+
+def test_an_order_reaches_an_sse_client_of_its_tenant(platform: Path) -> None:
+    token = ragline(platform, "token", "--tenant", "demo", "--role", "staff").stdout.strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    api, notifier = endpoint(platform, "api"), endpoint(platform, "notifier")
+    product = httpx.get(f"{api}/v1/products", headers=headers).json()["items"][0]
+    with (
+        httpx.Client(timeout=httpx.Timeout(10.0, read=15.0)) as client,
+        client.stream("GET", f"{notifier}/v1/stream/orders", headers=headers) as stream,
+    ):
+        assert stream.status_code == 200
+        order = httpx.post(
+            f"{api}/v1/orders",
+            json={"lines": [{"product_id": product["id"], "quantity": 1}]},
+            headers={**headers, "Idempotency-Key": "platform-sse-1"},
+        )
+        assert order.status_code == 201, order.text
+        order_id = order.json()["id"]
+        for line in stream.iter_lines():  # bounded by the read timeout
+            if line.startswith("data:") and order_id in line:
+                event = json.loads(line.removeprefix("data:"))
+                assert event["type"] == "order.created.v1"
+                assert event["tenantid"] == "demo"
+                break
+        else:
+            raise AssertionError("the stream ended without the order's event")
