@@ -88,6 +88,17 @@ bench: $(STAMP) ## Run the benchmarks (ONLY=name for one) into bench/results/lat
 	$(RUN)/ragline install
 	$(RUN)/python -m bench $(if $(ONLY),--only $(ONLY))
 
+IMAGE_REPOSITORY ?= ghcr.io/ragline/ragline
+IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)
+
+.PHONY: images
+images: ## Build the images (needs Docker): ragline, plus api relay notifier llm operator
+	@command -v docker >/dev/null || { echo "make images needs Docker"; exit 1; }
+	DOCKER_BUILDKIT=1 docker build --target ragline -t $(IMAGE_REPOSITORY):$(IMAGE_TAG) .
+	for target in api relay notifier llm operator; do \
+	  DOCKER_BUILDKIT=1 docker build --target $$target -t $(IMAGE_REPOSITORY)-$$target:$(IMAGE_TAG) . ; \
+	done
+
 .PHONY: lock
 lock: $(UV) ## Re-resolve uv.lock after changing dependencies
 	$(UV) lock

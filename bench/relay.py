@@ -8,6 +8,9 @@ For each backend (Redis Streams, Kafka), on real PostgreSQL (durable) and broker
 - ``drain_per_s``: the same claim statement and marking of the same number of rows, no broker;
 - ``ratio`` = events_per_s / min(raw_per_s, drain_per_s): how close the relay gets to its
   slower limit. Aim: ≥ 10,000 events/s and ratio ≥ 0.5.
+
+All three run with the relay's default batch size and loop count (the same concurrency each);
+``BENCH_RELAY_WORKERS`` and ``BENCH_RELAY_BATCH`` override them to explore.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from typing import Any
 from ragline_api.app import openapi_document
 from ragline_common.events import event_schemas as event_data_schemas
 from ragline_common.registry import TenantRegistry
+from ragline_dev.chart import chart_documents
 from ragline_dev.paths import REPO_ROOT
 from ragline_llm.app import openapi_document as llm_openapi_document
 from ragline_llm.tools.events import event_schema as chat_tool_event_schema
@@ -62,6 +63,7 @@ GENERATORS: list[Callable[[], Documents]] = [
     api_openapi,
     event_schemas,
     llm_contracts,
+    chart_documents,
 ]
 
 

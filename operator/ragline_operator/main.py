@@ -1,5 +1,21 @@
 """Entry point: ``kopf run -m ragline_operator.main``. Importing registers every handler."""
 
-from ragline_operator.handlers import eventstream, lifecycle, ragpipeline, tenantconfig
+from ragline_operator.handlers import (
+    children,
+    eventstream,
+    lifecycle,
+    ragpipeline,
+    references,
+    scaling,
+    tenantconfig,
+)
 
-__all__ = ["eventstream", "lifecycle", "ragpipeline", "tenantconfig"]
+__all__ = [
+    "children",
+    "eventstream",
+    "lifecycle",
+    "ragpipeline",
+    "references",
+    "scaling",
+    "tenantconfig",
+]

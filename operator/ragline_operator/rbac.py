@@ -52,8 +52,20 @@ RULES: tuple[Rule, ...] = (
         ("update",),
         "set blockOwnerDeletion on children (OwnerReferencesPermissionEnforcement)",
     ),
-    Rule("", ("secrets",), APPLY, "generate signing keys; read referenced Secrets for checksums"),
-    Rule("", ("configmaps",), APPLY, "publish the tenant registry"),
+    Rule(
+        "",
+        ("secrets",),
+        (*APPLY, "list", "watch"),
+        "generate signing keys; read referenced Secrets for checksums and broker/database "
+        "addresses; watch them so a changed Secret rolls its pods at once; keep the cleanup "
+        "ledger (patch, in the operator's namespace)",
+    ),
+    Rule(
+        "",
+        ("configmaps",),
+        (*APPLY, "list", "watch"),
+        "publish the tenant registry; read and watch source ConfigMaps to re-ingest on change",
+    ),
     Rule("", ("services",), APPLY, "notifier, API, chat and metrics Services"),
     Rule("", ("pods",), ("list",), "read ingestion results from Job pods' termination messages"),
     Rule("", ("events",), ("create", "patch"), "report transitions as Kubernetes Events"),

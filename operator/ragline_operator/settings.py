@@ -51,6 +51,30 @@ class OperatorConfig(BaseSettings):
         default=30.0, ge=0, description="How long 'is the ServiceMonitor API served' is cached."
     )
     field_manager: str = Field(default="ragline-operator", min_length=1)
+    namespace: str = Field(
+        default="ragline-system",
+        min_length=1,
+        description=(
+            "The operator's own namespace: it keeps the cleanup ledger there (what to delete "
+            "outside Kubernetes when an EventStream with deletionPolicy Delete is gone)."
+        ),
+    )
+    probe_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Longest a broker, database or LLM check may take."
+    )
+    probe_ttl_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long a backend check's answer is reused (shared by every resource).",
+    )
+    max_concurrent_probes: int = Field(
+        default=8, ge=1, description="Backend checks running at once, over all resources."
+    )
+    cleanup_give_up_seconds: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="How long a failing outside cleanup (e.g. an unreachable broker) is retried.",
+    )
 
 
 def configure_kopf(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:

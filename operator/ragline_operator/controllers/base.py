@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ragline_operator.backends.cached import Backends
+from ragline_operator.controllers.cleanup import Ledger
 from ragline_operator.k8s.client import KubeClient
 from ragline_operator.k8s.connection import KubeHolder
 from ragline_operator.models.base import ResourceKind
@@ -25,6 +27,7 @@ from ragline_operator.reconcile.monitoring import MONITORING_GROUP_VERSION
 from ragline_operator.reconcile.registry import TenantSource
 from ragline_operator.reconcile.secrets import SecretField
 from ragline_operator.resources.common import OwnerRef, TenantKeyMount, WorkloadImage
+from ragline_operator.scaling.scaler import Scaler
 from ragline_operator.settings import OperatorConfig
 
 INVALID_SPEC = "InvalidSpec"
@@ -116,6 +119,12 @@ class Outcome:
     retry: str | None = None
     invalid: str | None = None
     notes: Sequence[Note] = ()
+    busy: bool = False
+
+    @property
+    def settled(self) -> bool:
+        """Ready with nothing running that the next pass should look at soon (e.g. a Job)."""
+        return self.ready and not self.busy
 
 
 def describe_errors(error: ValidationError) -> str:
@@ -144,8 +153,13 @@ def conclude(
     extra: Mapping[str, Any] | None = None,
     retry: str | None = None,
     notes: Sequence[Note] = (),
+    busy: bool = False,
 ) -> Outcome:
-    """Summarize, merge with the previous conditions and build the status to write."""
+    """Summarize, merge with the previous conditions and build the status to write.
+
+    ``busy`` says something is still running although the resource is Ready (a re-ingestion):
+    the resource is then re-checked at the progress period, not the resync period.
+    """
     observations = cond.summarize(domain, required=required)
     merged = cond.merge(subject.conditions, observations, generation=subject.generation, now=now)
     status: dict[str, Any] = {
@@ -159,6 +173,7 @@ def conclude(
         ready=observations[0].is_true,
         retry=retry,
         notes=tuple(notes),
+        busy=busy,
     )
 
 
@@ -238,19 +253,34 @@ class Discovery:
 
 @dataclass
 class ObjectState:
-    """What this process remembers of one custom resource (by uid)."""
+    """What this process remembers of one custom resource (by uid).
+
+    ``requested`` asks for a pass at the next tick (a referenced Secret or ConfigMap changed);
+    it is cleared when a pass *starts*, so a change seen during a pass gets a pass of its own.
+    ``checksums`` are the last Secret/source checksums applied, to announce a change once;
+    ``pruned_for`` the Jobs a pipeline last pruned everything else for.
+    """
 
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_pass: float | None = None
-    ready: bool = False
+    settled: bool = False
     status: dict[str, Any] | None = None
+    requested: bool = False
+    checksums: dict[str, str] = field(default_factory=dict)
+    pruned_for: str | None = None
+
+    def changed(self, name: str, checksum: str) -> bool:
+        """Record ``checksum`` under ``name``; True if it replaced a different known one."""
+        previous = self.checksums.get(name)
+        self.checksums[name] = checksum
+        return previous is not None and previous != checksum
 
     def remember(self, outcome: Outcome, *, now: float) -> None:
-        """Record a finished pass: when, whether Ready, and the status it leads to."""
+        """Record a finished pass: when, whether settled, and the status it leads to."""
         status = {**(self.status or {}), **outcome.status}
         self.status = {key: value for key, value in status.items() if value is not None}
         self.last_pass = now
-        self.ready = outcome.ready
+        self.settled = outcome.settled
 
 
 @dataclass
@@ -259,12 +289,28 @@ class OperatorState:
 
     config: OperatorConfig
     kube: KubeHolder
+    backends: Backends
     discovery: Discovery = field(init=False)
+    ledger: Ledger = field(init=False)
     registry_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     objects: dict[str, ObjectState] = field(default_factory=dict)
+    # The lag scaler (started with the operator); its latest report per EventStream uid feeds
+    # the reconcile pass's ScalingActive condition and status.consumers.
+    scaler: Scaler | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.discovery = Discovery(ttl=self.config.discovery_ttl_seconds)
+        self.ledger = Ledger(namespace=self.config.namespace)
+
+    def request_pass(self, uids: Iterable[str]) -> int:
+        """Ask for a pass of these resources at once; returns how many are known here."""
+        known = [self.objects[uid] for uid in uids if uid in self.objects]
+        for mine in known:
+            mine.requested = True
+        if known:
+            self.wake.set()
+        return len(known)
 
     def object(self, uid: str) -> ObjectState:
         """The memory of one resource, created on first use."""

@@ -1,10 +1,13 @@
-"""One reconcile pass of an EventStream: Secrets, relay, notifier, Services, monitoring."""
+"""One reconcile pass of an EventStream: Secrets, ledger, stream, relay, notifier, monitoring."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from ragline_operator.controllers.base import (
+    Note,
     Outcome,
     PassInput,
     Subject,
@@ -15,9 +18,24 @@ from ragline_operator.controllers.base import (
     tenant_mounts,
 )
 from ragline_operator.controllers.monitoring import reconcile_monitoring
+from ragline_operator.k8s.errors import ApiError
 from ragline_operator.models import EVENTSTREAM, BackendType, EventStreamSpec
-from ragline_operator.reconcile.conditions import Observation, false
-from ragline_operator.reconcile.secrets import SECRETS_READY, SecretField, resolve
+from ragline_operator.models.eventstream import ScalingEngine
+from ragline_operator.reconcile.cleanup import cleanup_observation, record_for
+from ragline_operator.reconcile.conditions import Observation, false, true
+from ragline_operator.reconcile.dependencies import (
+    BROKER_REACHABLE,
+    STREAM_READY,
+    broker_observations,
+    stream_announcements,
+    stream_target,
+)
+from ragline_operator.reconcile.secrets import (
+    SECRETS_READY,
+    SecretField,
+    SecretResolution,
+    resolve,
+)
 from ragline_operator.reconcile.workloads import deployment_observation
 from ragline_operator.resources.common import child_name
 from ragline_operator.resources.eventstream import (
@@ -33,11 +51,13 @@ from ragline_operator.resources.eventstream import (
     notifier_url,
     relay_secret_refs,
 )
+from ragline_operator.scaling.scaler import StreamReport
 
 RELAY_READY = "RelayReady"
 NOTIFIER_READY = "NotifierReady"
 SCALING_ACTIVE = "ScalingActive"
-REQUIRED = (SECRETS_READY, RELAY_READY, NOTIFIER_READY)
+REQUIRED = (SECRETS_READY, BROKER_REACHABLE, STREAM_READY, RELAY_READY, NOTIFIER_READY)
+log = logging.getLogger(__name__)
 
 
 def secret_fields(spec: EventStreamSpec) -> list[SecretField]:
@@ -52,28 +72,85 @@ def secret_fields(spec: EventStreamSpec) -> list[SecretField]:
     return fields
 
 
-def _scaling(spec: EventStreamSpec) -> list[Observation]:
+def _scaling(spec: EventStreamSpec, report: StreamReport | None) -> list[Observation]:
     if spec.autoscaling is None:
         return []
-    return [
-        false(
-            SCALING_ACTIVE,
-            "ScalerNotAvailable",
-            "lag-based scaling is not part of this operator build yet; the notifier keeps the "
-            "replicas it has (the operator no longer writes them)",
-        )
-    ]
+    if spec.autoscaling.engine is ScalingEngine.KEDA:
+        return [
+            false(
+                SCALING_ACTIVE,
+                "EngineNotSupported",
+                "engine: KEDA is not implemented in this build; use Builtin or Auto",
+            )
+        ]
+    if report is None:
+        return [false(SCALING_ACTIVE, "AwaitingFirstPoll", "the lag scaler has not polled yet")]
+    if report.error:
+        return [false(SCALING_ACTIVE, "LagUnavailable", f"holding replicas: {report.error}")]
+    summary = ", ".join(
+        f"{c.group}: lag {c.lag}, {c.replicas}→{c.desired} replicas" for c in report.consumers
+    )
+    return [true(SCALING_ACTIVE, "Polling", summary)]
 
 
-def _consumers(spec: EventStreamSpec, notifier: dict[str, Any]) -> list[dict[str, Any]]:
+def _consumers(
+    spec: EventStreamSpec, notifier: dict[str, Any], report: StreamReport | None
+) -> list[dict[str, Any]]:
+    if report is not None:
+        return [c.status() for c in report.consumers]
     replicas = notifier.get("status", {}).get("replicas", 0)
     consumers: list[dict[str, Any]] = [{"group": NOTIFIER_GROUP, "replicas": replicas}]
     consumers += [{"group": c.group} for c in spec.consumers if c.group != NOTIFIER_GROUP]
     return consumers
 
 
+async def _stream(
+    subject: Subject, spec: EventStreamSpec, resolution: SecretResolution, io: PassInput
+) -> tuple[list[Observation], list[Note]]:
+    """Record the stream in the cleanup ledger first (so it is never left behind), then ensure it.
+
+    Returns ``BrokerReachable``, ``StreamReady`` (and ``CleanupReady`` for deletionPolicy Delete)
+    with Notes for what was created.
+    """
+    (address_ref,) = broker_secret_refs(spec)
+    target = stream_target(spec, resolution.text(address_ref))
+    ledger = io.state.ledger
+    record = record_for(
+        uid=subject.uid,
+        namespace=subject.namespace,
+        name=subject.name,
+        policy=spec.deletion_policy,
+        target=target,
+    )
+    problem = ""
+    try:
+        await ledger.put(io.client, record)
+    except ApiError as exc:
+        problem = f"cannot write {ledger.where}: {exc.message or exc.reason}"
+        log.warning("EventStream %s/%s: %s", subject.namespace, subject.name, problem)
+    cleanup = cleanup_observation(
+        spec.deletion_policy, recorded=not problem, problem=problem, ledger=ledger.where
+    )
+    report = await io.state.backends.ensure_stream(target)
+    notes = [Note(reason, message) for reason, message in stream_announcements(report, target)]
+    observations = broker_observations(report)
+    return ([*observations, cleanup] if cleanup else observations), notes
+
+
+def _secret_notes(subject: Subject, ctx: EventStreamContext, io: PassInput) -> list[Note]:
+    mine = io.state.object(subject.uid)
+    rolled = [
+        component
+        for component, checksum in ((RELAY, ctx.relay_checksum), (NOTIFIER, ctx.notifier_checksum))
+        if mine.changed(component, checksum)
+    ]
+    if not rolled:
+        return []
+    return [Note("SecretChanged", f"a referenced Secret changed: rolling {', '.join(rolled)}")]
+
+
 async def reconcile_eventstream(subject: Subject, io: PassInput) -> Outcome:
-    """Apply the children and report their readiness."""
+    """Apply the children, ensure the stream, and report readiness."""
     spec = parse_spec(EventStreamSpec, subject.spec)
     owner = subject.owner(EVENTSTREAM)
     fields = secret_fields(spec)
@@ -96,26 +173,34 @@ async def reconcile_eventstream(subject: Subject, io: PassInput) -> Outcome:
         notifier_checksum=resolution.checksum(broker_secret_refs(spec)),
         tenant_keys=tenant_mounts(io.tenants),
     )
-    relay, notifier, *_ = await apply_all(
-        io.client,
-        [
-            build_relay_deployment(ctx),
-            build_notifier_deployment(ctx),
-            build_notifier_service(ctx),
-            build_relay_metrics_service(ctx),
-        ],
+    (stream, notes), (relay, notifier, *_) = await asyncio.gather(
+        _stream(subject, spec, resolution, io),
+        apply_all(
+            io.client,
+            [
+                build_relay_deployment(ctx),
+                build_notifier_deployment(ctx),
+                build_notifier_service(ctx),
+                build_relay_metrics_service(ctx),
+            ],
+        ),
     )
     monitoring = await reconcile_monitoring(owner, subject.namespace, spec.monitoring, io)
+    scaler = io.state.scaler
+    report = scaler.reports.get(subject.uid) if scaler is not None else None
     domain = [
         resolution.observation(),
+        *stream,
         deployment_observation(RELAY_READY, relay, name=child_name(owner, RELAY)),
         deployment_observation(NOTIFIER_READY, notifier, name=child_name(owner, NOTIFIER)),
         monitoring,
-        *_scaling(spec),
+        *_scaling(spec, report),
     ]
     extra = {
         "replicas": notifier.get("status", {}).get("replicas", 0),
-        "consumers": _consumers(spec, notifier),
+        "consumers": _consumers(spec, notifier, report),
+        **({"lag": report.lag} if report is not None and report.lag is not None else {}),
         "endpoints": {"notifier": notifier_url(ctx)},
     }
-    return conclude(subject, domain, required=REQUIRED, now=io.now, extra=extra)
+    notes += _secret_notes(subject, ctx, io)
+    return conclude(subject, domain, required=REQUIRED, now=io.now, extra=extra, notes=notes)

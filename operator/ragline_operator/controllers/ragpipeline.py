@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Any
 
+from ragline_operator.backends.common import ProbeResult
 from ragline_operator.controllers.base import (
+    Note,
     Outcome,
     PassInput,
     Subject,
@@ -18,6 +21,12 @@ from ragline_operator.controllers.base import (
 from ragline_operator.controllers.monitoring import reconcile_monitoring
 from ragline_operator.models import EVENTSTREAM, RAGPIPELINE, RagPipelineSpec
 from ragline_operator.models.base import API_VERSION
+from ragline_operator.reconcile.conditions import Observation
+from ragline_operator.reconcile.dependencies import (
+    DATABASE_READY,
+    database_observation,
+    llm_observation,
+)
 from ragline_operator.reconcile.pipeline import (
     API_READY,
     CHAT_READY,
@@ -29,7 +38,13 @@ from ragline_operator.reconcile.pipeline import (
     ingestion_observations,
     migration_observation,
 )
-from ragline_operator.reconcile.secrets import SECRETS_READY, SecretField, resolve
+from ragline_operator.reconcile.secrets import (
+    SECRETS_READY,
+    SecretField,
+    SecretResolution,
+    resolve,
+)
+from ragline_operator.reconcile.sources import SourceResolution, resolve_sources, source_refs
 from ragline_operator.reconcile.workloads import (
     IngestionReport,
     JobState,
@@ -61,7 +76,15 @@ from ragline_operator.resources.ragpipeline import (
 )
 from ragline_operator.resources.workloads import service_url
 
-REQUIRED = (SECRETS_READY, MIGRATED, INDEX_READY, API_READY, CHAT_READY, EVENT_STREAM_READY)
+REQUIRED = (
+    SECRETS_READY,
+    DATABASE_READY,
+    MIGRATED,
+    INDEX_READY,
+    API_READY,
+    CHAT_READY,
+    EVENT_STREAM_READY,
+)
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 
 
@@ -78,8 +101,12 @@ def secret_fields(spec: RagPipelineSpec) -> list[SecretField]:
 async def _ingestion_report(
     ctx: RagPipelineContext, previous: dict[str, Any] | None, io: PassInput
 ) -> IngestionReport | None:
-    """Counts from the succeeded ingestion pod, unless status already has this index's counts."""
-    if previous and previous.get("table") == ctx.target_index.table and "chunks" in previous:
+    """Counts from the succeeded ingestion pod, unless status already has this Job's counts."""
+    if (
+        previous
+        and previous.get("ingestionJob") == ingestion_job_name(ctx)
+        and "chunks" in previous
+    ):
         return IngestionReport(int(previous.get("documents", 0)), int(previous["chunks"]))
     pods = await io.client.list(
         "v1", "Pod", ctx.namespace, label_selector={JOB_NAME_LABEL: ingestion_job_name(ctx)}
@@ -97,7 +124,15 @@ async def _event_stream(subject: Subject, spec: RagPipelineSpec, io: PassInput) 
 
 
 async def _prune_jobs(ctx: RagPipelineContext, keep: set[str], io: PassInput) -> None:
-    """Delete this pipeline's Jobs superseded by new inputs (their names carry a hash)."""
+    """Delete this pipeline's Jobs superseded by new inputs (their names carry a hash).
+
+    Listed only when the wanted Jobs differ from what this process last pruned for (always
+    after a restart), not on every pass.
+    """
+    mine = io.state.object(ctx.owner.uid)
+    wanted = ",".join(sorted(keep))
+    if mine.pruned_for == wanted:
+        return
     jobs = await io.client.list(
         "batch/v1",
         "Job",
@@ -109,6 +144,7 @@ async def _prune_jobs(ctx: RagPipelineContext, keep: set[str], io: PassInput) ->
         owned = any(ref.get("uid") == ctx.owner.uid for ref in meta.get("ownerReferences", []))
         if owned and meta.get("name") not in keep:
             await io.client.delete("batch/v1", "Job", ctx.namespace, str(meta["name"]))
+    mine.pruned_for = wanted
 
 
 def _endpoints(ctx: RagPipelineContext, spec: RagPipelineSpec) -> dict[str, Any]:
@@ -117,6 +153,62 @@ def _endpoints(ctx: RagPipelineContext, spec: RagPipelineSpec) -> dict[str, Any]
         stream = OwnerRef(kind=EVENTSTREAM.kind, name=spec.event_stream_ref.name, uid="")
         endpoints["events"] = service_url(stream, namespace=ctx.namespace, component="notifier")
     return endpoints
+
+
+async def _probes(
+    spec: RagPipelineSpec, resolution: SecretResolution, io: PassInput
+) -> list[Observation]:
+    """``DatabaseReady`` and ``LLMReachable``, probed concurrently (and cached across pipelines)."""
+    backends = io.state.backends
+    database = backends.probe_database(resolution.text(spec.database.dsn.secret_key_ref))
+    llm = spec.llm
+    if llm is None:
+        return [database_observation(await database), llm_observation(None)]
+    key = resolution.text(llm.api_key.secret_key_ref) if llm.api_key else None
+    results: tuple[ProbeResult, ProbeResult] = await asyncio.gather(
+        database, backends.probe_llm(llm.base_url, key or None)
+    )
+    return [database_observation(results[0]), llm_observation(results[1])]
+
+
+async def _sources(subject: Subject, spec: RagPipelineSpec, io: PassInput) -> SourceResolution:
+    refs = source_refs(spec)
+    names = sorted({ref.name for ref in refs})
+    found = await asyncio.gather(
+        *(io.client.get("v1", "ConfigMap", subject.namespace, name) for name in names)
+    )
+    return resolve_sources(refs, dict(zip(names, found, strict=True)))
+
+
+async def _jobs(
+    ctx: RagPipelineContext, sources: SourceResolution, io: PassInput
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Apply the migration Job and, unless a source is missing, the ingestion Job."""
+    manifests = [build_migration_job(ctx)]
+    if not sources.problems:
+        manifests.append(build_ingestion_job(ctx))
+    applied = await apply_all(io.client, manifests)
+    if sources.problems:
+        return applied[0], None  # keep every ingestion Job until the sources are back
+    await _prune_jobs(ctx, {str(job["metadata"]["name"]) for job in applied}, io)
+    return applied[0], applied[1]
+
+
+def _notes(subject: Subject, ctx: RagPipelineContext, io: PassInput) -> list[Note]:
+    mine = io.state.object(subject.uid)
+    notes = []
+    rolled = [
+        component
+        for component, checksum in ((API, ctx.api_checksum), (LLM, ctx.llm_checksum))
+        if mine.changed(component, checksum)
+    ]
+    if rolled:
+        notes.append(
+            Note("SecretChanged", f"a referenced Secret changed: rolling {', '.join(rolled)}")
+        )
+    if mine.changed("sources", ctx.sources_checksum):
+        notes.append(Note("SourcesChanged", "a source ConfigMap changed: re-ingesting"))
+    return notes
 
 
 async def reconcile_ragpipeline(subject: Subject, io: PassInput) -> Outcome:
@@ -133,6 +225,7 @@ async def reconcile_ragpipeline(subject: Subject, io: PassInput) -> Outcome:
             now=io.now,
             retry="; ".join(resolution.problems),
         )
+    sources = await _sources(subject, spec, io)
     ctx = RagPipelineContext(
         owner=owner,
         namespace=subject.namespace,
@@ -141,11 +234,11 @@ async def reconcile_ragpipeline(subject: Subject, io: PassInput) -> Outcome:
         api_checksum=resolution.checksum(api_secret_refs(spec)),
         llm_checksum=resolution.checksum(llm_secret_refs(spec)),
         tenant_keys=tenant_mounts(io.tenants),
+        sources_checksum=sources.checksum,
     )
-    migration, ingestion = await apply_all(
-        io.client, [build_migration_job(ctx), build_ingestion_job(ctx)]
+    probes, (migration, ingestion) = await asyncio.gather(
+        _probes(spec, resolution, io), _jobs(ctx, sources, io)
     )
-    await _prune_jobs(ctx, {migration["metadata"]["name"], ingestion["metadata"]["name"]}, io)
     previous_index = subject.status.get("index")
     ingest_state = job_state(ingestion)
     report = (
@@ -159,6 +252,7 @@ async def reconcile_ragpipeline(subject: Subject, io: PassInput) -> Outcome:
         ingestion=ingest_state,
         report=report,
         now=io.now,
+        job=ingestion_job_name(ctx) if ingestion is not None else None,
     )
     ctx = replace(ctx, active_index=index.serving)
     api, _, chat, _ = await apply_all(
@@ -172,12 +266,19 @@ async def reconcile_ragpipeline(subject: Subject, io: PassInput) -> Outcome:
     )
     domain = [
         resolution.observation(),
+        *probes,
         migration_observation(job_state(migration), migration),
-        *ingestion_observations(ingest_state, ingestion, serving=index.serving),
+        *ingestion_observations(
+            ingest_state, ingestion, serving=index.serving, source_problems=sources.problems
+        ),
         deployment_observation(API_READY, api, name=child_name(owner, API)),
         deployment_observation(CHAT_READY, chat, name=child_name(owner, LLM)),
         *await _event_stream(subject, spec, io),
         await reconcile_monitoring(owner, subject.namespace, spec.monitoring, io),
     ]
     extra = {"index": index.status, "endpoints": _endpoints(ctx, spec)}
-    return conclude(subject, domain, required=REQUIRED, now=io.now, extra=extra)
+    notes = _notes(subject, ctx, io)
+    busy = JobState.RUNNING in (ingest_state, job_state(migration))
+    return conclude(
+        subject, domain, required=REQUIRED, now=io.now, extra=extra, notes=notes, busy=busy
+    )

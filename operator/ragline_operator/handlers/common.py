@@ -11,7 +11,7 @@ against the status this process last wrote (fresher than a body still in the wat
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +29,7 @@ from ragline_operator.controllers.base import (
 )
 from ragline_operator.k8s.errors import ApiError, InvalidError
 from ragline_operator.k8s.events import post_event
-from ragline_operator.reconcile.conditions import PROGRESSING
+from ragline_operator.reconcile.conditions import worth_an_event
 from ragline_operator.reconcile.pause import is_paused
 from ragline_operator.reconcile.registry import TenantSource
 
@@ -60,13 +60,15 @@ def changed_status(current: Mapping[str, Any], desired: Mapping[str, Any]) -> di
     return {key: value for key, value in desired.items() if current.get(key) != value}
 
 
-async def _announce(state: OperatorState, body: Mapping[str, Any], outcome: Outcome) -> None:
+async def _announce(
+    state: OperatorState,
+    body: Mapping[str, Any],
+    outcome: Outcome,
+    previous: Sequence[Mapping[str, Any]],
+) -> None:
     client = state.kube.client
     now = datetime.now(UTC)
-    for change in outcome.transitions:
-        # A condition's first appearance is not a transition; Progressing flips are noise.
-        if change.old is None or change.type == PROGRESSING:
-            continue
+    for change in worth_an_event(previous, outcome.transitions):
         await post_event(
             client,
             body,
@@ -121,10 +123,11 @@ async def run_pass(
     uid = str(body.get("metadata", {}).get("uid", ""))
     mine = state.object(uid)
     async with mine.lock:
+        mine.requested = False  # whatever changes from here on asks for another pass
         subject = Subject(body=dict(body), last_status=mine.status)
         outcome = await _compute(reconcile, subject, state, tenants)
         mine.remember(outcome, now=time.monotonic())
-    await _announce(state, body, outcome)
+    await _announce(state, body, outcome, subject.conditions)
     return outcome, changed_status(dict(body.get("status") or {}), outcome.status)
 
 

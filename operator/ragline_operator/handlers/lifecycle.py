@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 from typing import Any
 
 import kopf
 
+from ragline_operator.backends.cached import CachedBackends
 from ragline_operator.controllers.base import OperatorState
+from ragline_operator.controllers.cleanup import Cleaner, sweep_forever
 from ragline_operator.controllers.eventstream import reconcile_eventstream
 from ragline_operator.controllers.ragpipeline import reconcile_ragpipeline
 from ragline_operator.controllers.tenantconfig import reconcile_tenantconfig
@@ -21,6 +24,7 @@ from ragline_operator.models import EVENTSTREAM, RAGPIPELINE, TENANTCONFIG
 from ragline_operator.settings import OperatorConfig, configure_kopf
 
 RESYNC_TASK_KEY = "ragline_resync"
+CLEANUP_TASK_KEY = "ragline_cleanup"
 
 
 @kopf.on.startup()
@@ -43,7 +47,12 @@ async def operator_startup(
     kube = KubeHolder(
         timeout_seconds=config.request_timeout_seconds, field_manager=config.field_manager
     )
-    state = OperatorState(config=config, kube=kube)
+    backends = CachedBackends(
+        timeout=config.probe_timeout_seconds,
+        ttl=config.probe_ttl_seconds,
+        concurrency=config.max_concurrent_probes,
+    )
+    state = OperatorState(config=config, kube=kube, backends=backends)
     memo[STATE_KEY] = state
     if (
         tenantconfig_index is None
@@ -60,6 +69,15 @@ async def operator_startup(
     memo[RESYNC_TASK_KEY] = asyncio.create_task(
         resync_forever(state, watched, tenantconfig_index), name="ragline-resync"
     )
+    cleaner = Cleaner(
+        kube=kube,
+        backends=backends,
+        ledger=state.ledger,
+        give_up_after=timedelta(seconds=config.cleanup_give_up_seconds),
+    )
+    memo[CLEANUP_TASK_KEY] = asyncio.create_task(
+        sweep_forever(cleaner, period=config.resync_seconds), name="ragline-cleanup"
+    )
     logger.info("RAGline operator starting (image %s)", config.image)
 
 
@@ -75,11 +93,12 @@ async def operator_login(
 
 @kopf.on.cleanup()
 async def operator_cleanup(*, memo: kopf.Memo, **_: Any) -> None:
-    """Stop the resync loop, close the API client's connections."""
-    task = memo.get(RESYNC_TASK_KEY)
-    if isinstance(task, asyncio.Task):
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    """Stop the resync and cleanup loops, close the API client's connections."""
+    for key in (RESYNC_TASK_KEY, CLEANUP_TASK_KEY):
+        task = memo.get(key)
+        if isinstance(task, asyncio.Task):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     if isinstance(memo.get(STATE_KEY), OperatorState):
         await operator_state(memo).kube.aclose()

@@ -1,10 +1,10 @@
 """The periodic reconcile: one operator-wide loop instead of a Kopf timer per object.
 
-Every :data:`TICK_SECONDS` the loop looks at every custom resource Kopf has indexed and runs a
-full pass for those that are due (:func:`~ragline_operator.reconcile.schedule.full_pass_due`):
-every ``progress_seconds`` while not Ready, every ``resync_seconds`` once Ready. That puts back a
-child someone deleted or edited, rolls pods after a referenced Secret changed, and notices pods
-becoming ready.
+Every tick (:func:`tick_seconds`) the loop looks at every custom resource Kopf has indexed and
+runs a full pass for those that are due (:mod:`ragline_operator.reconcile.schedule`): at once
+when something it reads or owns changed (the handlers in ``children`` and ``references`` ask for
+it), every ``progress_seconds`` while not Ready, every ``resync_seconds`` once Ready. The periods
+are the safety net behind the watches: whatever a watch missed is put back within a resync.
 
 Why not ``@kopf.timer``: Kopf puts a finalizer on every object that has a timer or daemon, so
 deleting a namespace would hang whenever the operator is not running; a timer also fixes its
@@ -15,6 +15,7 @@ the settings, and stays quiet when it has nothing to do.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,13 +24,15 @@ from typing import Any
 
 from ragline_operator.controllers.base import OperatorState
 from ragline_operator.handlers.common import Pass, run_pass, tenants_of
-from ragline_operator.k8s.errors import ApiError, NotFoundError
+from ragline_operator.k8s.errors import ApiError, NamespaceTerminatingError, NotFoundError
 from ragline_operator.models.base import API_VERSION, ResourceKind
 from ragline_operator.reconcile.registry import TenantSource
 from ragline_operator.reconcile.schedule import full_pass_due
 
-# The loop only decides every tick; acting is paced by the configured periods.
-TICK_SECONDS = 2.0
+# The loop only decides every tick; acting is paced by the configured periods. The tick follows
+# the progress period (half of it) within these bounds, so a short period is honoured.
+MAX_TICK_SECONDS = 2.0
+MIN_TICK_SECONDS = 0.25
 # Passes run concurrently, but not all at once: the API server shares these two cores.
 MAX_CONCURRENT_PASSES = 8
 log = logging.getLogger(__name__)
@@ -58,8 +61,8 @@ async def resync_one(
             await state.kube.client.patch_status(
                 API_VERSION, watched.kind.kind, meta["namespace"], meta["name"], status
             )
-    except NotFoundError:
-        return  # deleted meanwhile
+    except (NotFoundError, NamespaceTerminatingError):
+        return  # deleted meanwhile, or its namespace is going away
     except ApiError as exc:
         state.object(str(meta.get("uid", ""))).last_pass = time.monotonic()
         log.warning("periodic reconcile of %s failed, retried later: %s", where, exc)
@@ -94,10 +97,11 @@ def due_passes(
                     continue
                 if full_pass_due(
                     last_pass=mine.last_pass,
-                    ready=mine.ready,
+                    ready=mine.settled,
                     now=now,
                     progress_seconds=config.progress_seconds,
                     resync_seconds=config.resync_seconds,
+                    requested=mine.requested,
                 ):
                     due.append((kind, body, tenants_of(tenants, namespace)))
     state.forget(live)
@@ -121,12 +125,24 @@ async def resync_once(
     return len(due)
 
 
+def tick_seconds(progress_seconds: float) -> float:
+    """How often the loop looks for due passes."""
+    return min(MAX_TICK_SECONDS, max(MIN_TICK_SECONDS, progress_seconds / 2))
+
+
 async def resync_forever(
     state: OperatorState,
     watched: Sequence[Watched],
     tenants: Mapping[str, Iterable[TenantSource]],
 ) -> None:
-    """Tick until cancelled at operator exit."""
+    """Tick until cancelled at operator exit; a requested pass wakes the loop early."""
+    tick = tick_seconds(state.config.progress_seconds)
     while True:
-        await asyncio.sleep(TICK_SECONDS)
-        await resync_once(state, watched, tenants)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(state.wake.wait(), timeout=tick)
+        state.wake.clear()
+        try:
+            await resync_once(state, watched, tenants)
+        except Exception:
+            # Never let one bad tick end periodic reconciling for every resource.
+            log.exception("periodic reconcile tick failed; retrying")

@@ -157,6 +157,18 @@ class KubeClient:
         )
         return dict(response.json())
 
+    async def merge_patch(
+        self, api_version: str, kind: str, namespace: str, name: str, patch: Mapping[str, Any]
+    ) -> Obj:
+        """JSON merge patch of an object (atomic on the server; None values delete keys)."""
+        response = await self._request(
+            "PATCH",
+            resource_path(api_version, kind, namespace, name),
+            content=json.dumps(dict(patch)).encode(),
+            headers={"Content-Type": MERGE_PATCH},
+        )
+        return dict(response.json())
+
     async def delete(self, api_version: str, kind: str, namespace: str, name: str) -> bool:
         """Delete (children in the background); False if it was already gone."""
         try:

@@ -51,6 +51,7 @@ class KubeHolder:
         self._client: KubeClient | None = None
         self._settings: kopf.OperatorSettings | None = None
         self._lock = asyncio.Lock()
+        self.connected = asyncio.Event()
 
     @property
     def client(self) -> KubeClient:
@@ -69,12 +70,14 @@ class KubeHolder:
                 field_manager=self._field_manager,
                 relogin=self._fresh_headers,
             )
+        self.connected.set()
         if previous is not None:
             await previous.aclose()
 
     def use(self, client: KubeClient) -> None:
         """Use an already built client (tests)."""
         self._client = client
+        self.connected.set()
 
     async def _fresh_headers(self) -> Mapping[str, str]:
         if self._settings is None:

@@ -6,6 +6,9 @@ from typing import Any
 
 import httpx
 
+# The API server's wording when refusing to create anything in a namespace being deleted.
+TERMINATING = "because it is being terminated"
+
 
 class ApiError(Exception):
     """The API server refused or failed a request."""
@@ -39,6 +42,12 @@ class ForbiddenError(ApiError):
     retryable = True
 
 
+class NamespaceTerminatingError(ForbiddenError):
+    """403 because the namespace is being deleted: whatever is in it is going away too."""
+
+    retryable = False
+
+
 class UnavailableError(ApiError):
     """429, 5xx or a network failure: transient."""
 
@@ -68,6 +77,8 @@ def raise_for_status(response: httpx.Response) -> None:
         kind = ConflictError
     elif status == httpx.codes.UNPROCESSABLE_ENTITY:
         kind = InvalidError
+    elif status == httpx.codes.FORBIDDEN and TERMINATING in message:
+        kind = NamespaceTerminatingError
     elif status in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
         kind = ForbiddenError
     elif status == httpx.codes.TOO_MANY_REQUESTS or status >= httpx.codes.INTERNAL_SERVER_ERROR:

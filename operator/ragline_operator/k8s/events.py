@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from ragline_operator.k8s.client import KubeClient
-from ragline_operator.k8s.errors import ApiError
+from ragline_operator.k8s.errors import ApiError, NamespaceTerminatingError, NotFoundError
 from ragline_operator.models.base import format_time
 
 REPORTING_COMPONENT = "ragline-operator"
@@ -67,5 +67,7 @@ async def post_event(
     manifest = event_manifest(involved, type_=type_, reason=reason, message=message, now=now)
     try:
         await client.create(manifest)
+    except (NotFoundError, NamespaceTerminatingError) as exc:
+        log.debug("no Event %s, the namespace is gone or going: %s", reason, exc)
     except ApiError as exc:
         log.warning("could not post Event %s: %s", reason, exc)

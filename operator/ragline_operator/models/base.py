@@ -197,6 +197,13 @@ class MonitoringSpec(SpecModel):
     )
 
 
+class DeletionPolicy(StrEnum):
+    """What happens outside Kubernetes when a resource is deleted."""
+
+    RETAIN = "Retain"
+    DELETE = "Delete"
+
+
 class ConditionStatus(StrEnum):
     """metav1.ConditionStatus."""
 

@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field
 
 from ragline_operator.models.base import (
     MAX_STATUS_ITEMS,
+    DeletionPolicy,
     Duration,
     MonitoringSpec,
     ResourceKind,
@@ -271,3 +272,13 @@ class EventStreamSpec(SpecModel):
         default=None, description="Lag-based scaling; omitted: replicas stay as written."
     )
     monitoring: MonitoringSpec | None = Field(default=None, description="Prometheus scraping.")
+    deletion_policy: DeletionPolicy = Field(
+        default=DeletionPolicy.RETAIN,
+        description=(
+            "When this EventStream is deleted: Retain keeps the topic or stream and its data; "
+            "Delete deletes it, unless another EventStream still uses it. No finalizer is "
+            "involved (deleting the EventStream or its namespace never waits for the operator): "
+            "the cleanup is recorded in the operator's namespace and done even if the operator "
+            "was down at the time."
+        ),
+    )

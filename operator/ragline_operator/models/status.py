@@ -134,6 +134,9 @@ class IndexStatus(StatusModel):
     last_indexed_at: str | None = Field(
         default=None, json_schema_extra=DATE_TIME, description="When ingestion last completed."
     )
+    ingestion_job: str | None = Field(
+        default=None, max_length=63, description="The ingestion Job these counts come from."
+    )
 
 
 class RagPipelineEndpoints(StatusModel):

@@ -177,3 +177,23 @@ def condition_status(conditions: Iterable[Mapping[str, Any]], type_: str) -> str
         if condition.get("type") == type_:
             return str(condition.get("status"))
     return None
+
+
+def worth_an_event(
+    previous: Iterable[Mapping[str, Any]], changes: Sequence[Transition]
+) -> list[Transition]:
+    """The transitions users should see as Kubernetes Events.
+
+    A condition's first appearance is not a transition, and ``Progressing`` flips are noise.
+    While a resource comes up (or recovers), its domain conditions turning True one by one are
+    progress, not news: only ``Ready``, ``Degraded`` and warnings are announced then. From a Ready
+    state every flip is news (a Secret went missing, a broker became unreachable).
+    """
+    steady = condition_status(previous, READY) == ConditionStatus.TRUE.value
+    return [
+        change
+        for change in changes
+        if change.old is not None
+        and change.type != PROGRESSING
+        and (steady or change.warning or change.type in (READY, DEGRADED))
+    ]

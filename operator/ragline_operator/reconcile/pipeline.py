@@ -7,7 +7,7 @@ active index switch (and the chat Deployment roll to the new table).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,11 +60,18 @@ def decide_index(
     ingestion: JobState,
     report: IngestionReport | None,
     now: datetime,
+    job: str | None = None,
 ) -> IndexDecision:
-    """Switch to ``target`` once its ingestion succeeded; otherwise keep what was active."""
+    """Switch to ``target`` once its ingestion succeeded; otherwise keep what was active.
+
+    ``job`` names the ingestion Job the counts come from: a new Job over the same table (a source
+    ConfigMap changed) refreshes the counts and ``lastIndexedAt``.
+    """
     active = active_index(previous)
     if ingestion is JobState.SUCCEEDED:
-        switching = active != target
+        fresh = active != target or (
+            job is not None and (previous or {}).get("ingestionJob") != job
+        )
         status: dict[str, Any] = dict(previous or {})
         status.update(
             {
@@ -74,10 +81,12 @@ def decide_index(
                 "dimensions": target.dimensions,
             }
         )
+        if job is not None:
+            status["ingestionJob"] = job
         if report is not None:
             status["documents"] = report.documents
             status["chunks"] = report.chunks
-        if switching or "lastIndexedAt" not in status:
+        if fresh or "lastIndexedAt" not in status:
             status["lastIndexedAt"] = format_time(now)
         return IndexDecision(serving=target, status=status)
     return IndexDecision(serving=active, status=dict(previous) if previous else None)
@@ -93,10 +102,20 @@ def migration_observation(state: JobState, job: Mapping[str, Any] | None) -> Obs
 
 
 def ingestion_observations(
-    state: JobState, job: Mapping[str, Any] | None, *, serving: IndexTarget | None
+    state: JobState,
+    job: Mapping[str, Any] | None,
+    *,
+    serving: IndexTarget | None,
+    source_problems: Sequence[str] = (),
 ) -> list[Observation]:
-    """``Ingesting`` and ``IndexReady`` from the ingestion Job and the active index."""
-    if state is JobState.RUNNING or state is JobState.MISSING:
+    """``Ingesting`` and ``IndexReady`` from the ingestion Job and the active index.
+
+    With a source missing no ingestion Job runs: ``Ingesting`` names it (a failure the user must
+    fix) while the active index, if any, keeps serving.
+    """
+    if source_problems:
+        ingesting = false(INGESTING, "SourceNotFound", "; ".join(source_problems), failure=True)
+    elif state is JobState.RUNNING or state is JobState.MISSING:
         ingesting = true(INGESTING, "Running", "the ingestion Job is indexing the sources")
     elif state is JobState.FAILED:
         ingesting = false(INGESTING, "JobFailed", job_failure_message(job), failure=True)

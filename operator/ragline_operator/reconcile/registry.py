@@ -24,7 +24,8 @@ from ragline_common.registry import (
     TenantRegistry,
 )
 from ragline_operator.models import TenantConfigSpec, TenantLimitsSpec
-from ragline_operator.resources.tenant import KeyRecord
+from ragline_operator.resources.common import OwnerRef
+from ragline_operator.resources.tenant import KeyRecord, signing_key_secret_name
 
 
 def default_issuer(namespace: str, tenant_id: str) -> str:
@@ -88,7 +89,11 @@ def tenant_source(
         keys = [KeyRecord.from_json(k) for k in status.get("signingKeys") or []]
     except (ValidationError, ValueError, KeyError, TypeError):
         return TenantSource(name=name, uid=uid, created=created, tenant_id=None, entry=None)
-    secret = status.get("signingKeySecret") if uses_generated_keys(parsed) else None
+    # The Secret's name is known before the TenantConfig's first pass wrote it into status, so
+    # workloads created together with the tenant mount its key from the start (the volume is
+    # optional) instead of rolling out a second time once the status arrives.
+    owner = OwnerRef(kind="TenantConfig", name=name, uid=uid)
+    secret = signing_key_secret_name(owner) if uses_generated_keys(parsed) else None
     return TenantSource(
         name=name,
         uid=uid,

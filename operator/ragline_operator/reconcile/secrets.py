@@ -38,6 +38,11 @@ class SecretResolution:
         """The checksum of the values ``refs`` point to, for a pod template annotation."""
         return secrets_checksum((ref, self.values.get((ref.name, ref.key))) for ref in refs)
 
+    def text(self, ref: SecretKeySelector) -> str:
+        """The value ``ref`` points to as text (surrounding whitespace dropped), "" if missing."""
+        value = self.values.get((ref.name, ref.key))
+        return value.decode(errors="replace").strip() if value else ""
+
     def observation(self) -> Observation:
         """``SecretsReady``: True, or False naming every missing Secret or key."""
         if not self.problems:

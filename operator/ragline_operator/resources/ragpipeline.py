@@ -77,6 +77,7 @@ class RagPipelineContext:
     llm_checksum: str = ""
     active_index: IndexTarget | None = None
     tenant_keys: tuple[TenantKeyMount, ...] = field(default=())
+    sources_checksum: str = ""
 
     @property
     def target_index(self) -> IndexTarget:
@@ -255,7 +256,7 @@ def _sources(spec: RagPipelineSpec) -> tuple[list[dict[str, Any]], list[Manifest
 
 
 def ingestion_job_name(ctx: RagPipelineContext) -> str:
-    """A new name whenever what is indexed, or how, changes."""
+    """A new name whenever what is indexed (sources and their content), or how, changes."""
     spec = ctx.spec
     digest = short_hash(
         ctx.target_index.table,
@@ -263,6 +264,7 @@ def ingestion_job_name(ctx: RagPipelineContext) -> str:
         (spec.vector_index or VectorIndexSpec()).model_dump(mode="json"),
         ctx.image.image,
         ctx.llm_checksum,
+        ctx.sources_checksum,
     )
     return f"{child_name(ctx.owner, INGEST)}-{digest}"
 

@@ -4,10 +4,10 @@ Each held connection is a hundred or so tracked objects (transport, protocol, sc
 frames); at 10,000 connections a full collection walks about 1.5 million of them and was measured
 stopping the event loop for 1-2 seconds — every client's events waited that long. Connections
 live long, so they are moved out of the collector's sight with :func:`gc.freeze` every
-``FREEZE_SECONDS``: the automatic collections then walk only what is newer. Frozen objects are
-still freed by reference counting when a client leaves; only garbage in reference cycles among
-them waits for the full collection that runs every ``FULL_SECONDS`` (one pause per quarter hour
-instead of several a minute while clients keep arriving).
+``FREEZE_SECONDS`` (a cheap list splice): the automatic collections then walk only what is
+newer. Frozen objects are still freed by reference counting when a client leaves; only garbage in
+reference cycles among them waits for the full collection that runs every ``FULL_SECONDS`` (one
+pause per quarter hour instead of several a minute while clients keep arriving).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 from ragline_common.logs import get_logger
 
 log = get_logger(__name__)
-FREEZE_SECONDS = 10.0
+FREEZE_SECONDS = 1.0
 FULL_SECONDS = 900.0
 
 

@@ -18,6 +18,12 @@ import kopf
 import pytest
 from kmock import action as kaction
 
+from ragline_operator.backends.common import (
+    BackendError,
+    ProbeResult,
+    StreamReport,
+    StreamTarget,
+)
 from ragline_operator.controllers.base import OperatorState
 from ragline_operator.handlers.common import STATE_KEY
 from ragline_operator.k8s.client import APPLY_PATCH, KubeClient
@@ -79,12 +85,54 @@ def config() -> OperatorConfig:
     return OperatorConfig(image="example.test/ragline:1.0", retry_seconds=7, handler_retries=3)
 
 
+class FakeBackends:
+    """Brokers, databases and LLMs as a test wants them: every call recorded, answers settable.
+
+    Real brokers and databases are exercised by the e2e tests; here only the decisions count.
+    """
+
+    def __init__(self) -> None:
+        self.reachable = True
+        self.database = ProbeResult(ok=True, reason="Connected", message="PostgreSQL, pgvector")
+        self.llm = ProbeResult(ok=True, reason="Reachable", message="lists its models")
+        self.existing: set[str] = set()
+        self.ensured: list[StreamTarget] = []
+        self.deleted: list[StreamTarget] = []
+        self.fail_deletes = False
+
+    async def ensure_stream(self, target: StreamTarget) -> StreamReport:
+        self.ensured.append(target)
+        if not self.reachable:
+            return StreamReport(False, False, "Unreachable", f"{target.where}: refused")
+        created = target.name not in self.existing
+        self.existing.add(target.name)
+        return StreamReport(True, True, "StreamReady", f"{target.noun} {target.name}", created)
+
+    async def delete_stream(self, target: StreamTarget) -> None:
+        if self.fail_deletes:
+            raise BackendError(f"{target.where}: refused")
+        self.deleted.append(target)
+        self.existing.discard(target.name)
+
+    async def probe_database(self, dsn: str) -> ProbeResult:
+        return self.database
+
+    async def probe_llm(self, base_url: str, api_key: str | None) -> ProbeResult:
+        return self.llm
+
+
 @pytest.fixture
-def state(client: KubeClient, config: OperatorConfig) -> OperatorState:
+def backends() -> FakeBackends:
+    """The fake backends every handler test's state uses."""
+    return FakeBackends()
+
+
+@pytest.fixture
+def state(client: KubeClient, config: OperatorConfig, backends: FakeBackends) -> OperatorState:
     """Operator-wide state using the KMock client."""
     holder = KubeHolder(timeout_seconds=5, field_manager=config.field_manager)
     holder.use(client)
-    return OperatorState(config=config, kube=holder)
+    return OperatorState(config=config, kube=holder, backends=backends)
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import pytest
 from ragline_operator.controllers.eventstream import reconcile_eventstream
 from ragline_operator.handlers.common import handle
 from ragline_operator.handlers.eventstream import eventstream_create, eventstream_update
-from tests.unit.operator.handlers.util import call, conditions, put, stored, with_status
+from tests.unit.operator.conftest import FakeBackends
+from tests.unit.operator.handlers.util import call, conditions, events, put, stored, with_status
 from tests.unit.operator.samples import body, redis_stream_spec, secret, tenant_spec
 
 DEPLOYMENTS = "apps/v1/deployments"
@@ -78,7 +79,8 @@ async def test_children_are_applied_and_readiness_follows_their_status(
     api: kmock.KubernetesEmulator, memo: kopf.Memo
 ) -> None:
     add_secrets(api)
-    tenant = body("TenantConfig", "acme", tenant_spec(), status={"signingKeySecret": "acme-sk"})
+    # A tenant whose first pass has not written its status yet: its key is mounted already.
+    tenant = body("TenantConfig", "acme", tenant_spec())
     stream = body("EventStream", "orders", redis_stream_spec())
 
     first = await call(eventstream_create, stream, memo, tenants=[tenant])
@@ -95,7 +97,9 @@ async def test_children_are_applied_and_readiness_follows_their_status(
     notifier = stored(api, DEPLOYMENTS, "orders-notifier")
     assert notifier is not None
     volumes = notifier["spec"]["template"]["spec"]["volumes"]
-    assert {"secretName": "acme-sk", "optional": True} in [v.get("secret") for v in volumes]
+    assert {"secretName": "acme-signing-key", "optional": True} in [
+        v.get("secret") for v in volumes
+    ]
 
     mark_ready(api, "orders-relay")
     mark_ready(api, "orders-notifier")
@@ -144,7 +148,7 @@ async def test_a_service_monitor_when_the_prometheus_operator_is_installed(
     assert conditions(patch["status"])["MonitoringReady"] == ("True", "ServiceMonitorApplied")
 
 
-async def test_autoscaling_is_reported_as_not_yet_active(
+async def test_autoscaling_leaves_replicas_to_the_scaler_and_awaits_its_first_poll(
     api: kmock.KubernetesEmulator, memo: kopf.Memo
 ) -> None:
     add_secrets(api)
@@ -154,4 +158,45 @@ async def test_autoscaling_is_reported_as_not_yet_active(
     notifier = stored(api, DEPLOYMENTS, "orders-notifier")
     assert notifier is not None
     assert "replicas" not in notifier["spec"]
-    assert conditions(patch["status"])["ScalingActive"] == ("False", "ScalerNotAvailable")
+    assert conditions(patch["status"])["ScalingActive"] == ("False", "AwaitingFirstPoll")
+
+
+async def test_the_stream_is_ensured_and_its_creation_announced_once(
+    api: kmock.KubernetesEmulator, memo: kopf.Memo, backends: FakeBackends
+) -> None:
+    add_secrets(api)
+    stream = body("EventStream", "orders", redis_stream_spec())
+
+    first = with_status(stream, await call(eventstream_create, stream, memo))
+    second = with_status(first, await call(eventstream_update, first, memo))
+
+    (target,) = {t.name: t for t in backends.ensured}.values()
+    assert (target.name, target.address, target.groups) == (
+        "orders",
+        "redis://127.0.0.1:6379/0",
+        ("notifier",),
+    )
+    state = conditions(second["status"])
+    assert state["BrokerReachable"] == ("True", "Connected")
+    assert state["StreamReady"] == ("True", "StreamReady")
+    assert [e["reason"] for e in events(api)].count("StreamCreated") == 1
+
+
+async def test_an_unreachable_broker_keeps_the_stream_from_ready(
+    api: kmock.KubernetesEmulator, memo: kopf.Memo, backends: FakeBackends
+) -> None:
+    add_secrets(api)
+    backends.reachable = False
+    stream = body("EventStream", "orders", redis_stream_spec())
+    for name in ("orders-relay", "orders-notifier"):
+        await call(eventstream_create, stream, memo)
+        mark_ready(api, name)
+
+    patch = await call(eventstream_update, stream, memo)
+
+    state = conditions(patch["status"])
+    assert state["BrokerReachable"] == ("False", "Unreachable")
+    assert state["StreamReady"] == ("Unknown", "BrokerUnreachable")
+    assert state["RelayReady"] == ("True", "Available")
+    assert state["Ready"] == ("False", "Unreachable")
+    assert state["Degraded"][0] == "True"

@@ -81,3 +81,15 @@ async def test_the_operator_reconciles_a_tenantconfig_end_to_end(
         stop.set()
         await asyncio.wait_for(operator, timeout=15)
     assert not tenant.raw["metadata"].get("finalizers"), "no finalizer: namespaces never hang"
+
+
+def test_no_handler_makes_kopf_put_a_finalizer_on_anything() -> None:
+    """Deleting a namespace must never wait for the operator, running or not."""
+    registry = kopf.get_default_registry()
+
+    assert registry._spawning.get_all_handlers() == []  # no timers, no daemons
+    deletion = [h for h in registry._changing.get_all_handlers() if h.reason == "delete"]
+    assert deletion == []
+    watched = {str(h.selector) for h in registry._watching.get_all_handlers()}
+    assert any("secrets" in s for s in watched)
+    assert any("configmaps" in s for s in watched)

@@ -8,7 +8,9 @@ from typing import Any
 import kmock
 import kopf
 
+from ragline_operator.backends.common import ProbeResult
 from ragline_operator.handlers.ragpipeline import ragpipeline_create, ragpipeline_update
+from tests.unit.operator.conftest import FakeBackends
 from tests.unit.operator.handlers.util import call, conditions, put, stored, with_status
 from tests.unit.operator.samples import body, pipeline_spec, redis_stream_spec, secret
 
@@ -19,6 +21,33 @@ def add_secrets(api: kmock.KubernetesEmulator, dsn: str = "postgresql://db") -> 
     put(api, "v1/secrets", secret("pg", dsn=dsn))
     put(api, "v1/secrets", secret("redis", url="redis://127.0.0.1:6379/0"))
     put(api, "v1/secrets", secret("llm", key="sk-test"))
+    put(api, "v1/configmaps", menu())
+
+
+def menu(text: str = "---\ntenant: acme\n---\nPizza.") -> dict[str, Any]:
+    """The source ConfigMap ``menu`` of :func:`pipeline_spec`."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "menu", "namespace": "shop"},
+        "data": {"pizza.md": text},
+    }
+
+
+def mark_ready(api: kmock.KubernetesEmulator, name: str) -> None:
+    obj = api.objects["apps/v1/deployments", "shop", name]
+    replicas = obj.raw["spec"].get("replicas", 1)
+    obj.patch(
+        {
+            "metadata": {"generation": 1},
+            "status": {
+                "observedGeneration": 1,
+                "replicas": replicas,
+                "updatedReplicas": replicas,
+                "readyReplicas": replicas,
+            },
+        }
+    )
 
 
 def job_names(api: kmock.KubernetesEmulator) -> list[str]:
@@ -136,3 +165,59 @@ async def test_jobs_of_other_owners_are_never_pruned(
     await call(ragpipeline_create, body("RagPipeline", "menu", pipeline_spec()), memo)
 
     assert "someone-elses" in job_names(api)
+
+
+async def test_database_and_llm_probes_are_conditions_only_the_database_blocks_ready(
+    api: kmock.KubernetesEmulator, memo: kopf.Memo, backends: FakeBackends
+) -> None:
+    add_secrets(api)
+    backends.llm = ProbeResult(ok=False, reason="Unauthorized", message="refused the key")
+    pipeline = body("RagPipeline", "menu", pipeline_spec(eventStreamRef=None))
+    first = await call(ragpipeline_create, pipeline, memo)
+    for name in job_names(api):
+        complete(api, name)
+    for name in ("menu-api", "menu-llm"):
+        mark_ready(api, name)
+
+    ready = await call(ragpipeline_update, with_status(pipeline, first), memo)
+
+    state = conditions(ready["status"])
+    assert state["LLMReachable"] == ("False", "Unauthorized")
+    assert state["DatabaseReady"] == ("True", "Connected")
+    assert state["Ready"] == ("True", "Ready")
+    assert state["Degraded"] == ("True", "Unauthorized")
+
+    backends.database = ProbeResult(ok=False, reason="Unreachable", message="refused")
+    down = await call(ragpipeline_update, with_status(pipeline, ready), memo)
+    assert conditions(down["status"])["Ready"] == ("False", "Unreachable")
+
+
+async def test_a_missing_source_configmap_is_named_and_no_ingestion_job_runs(
+    api: kmock.KubernetesEmulator, memo: kopf.Memo
+) -> None:
+    add_secrets(api)
+    api.objects["v1/configmaps", "shop", "menu"].delete()
+
+    patch = await call(ragpipeline_create, body("RagPipeline", "menu", pipeline_spec()), memo)
+
+    assert [n.split("-")[1] for n in job_names(api)] == ["migrate"]
+    state = conditions(patch["status"])
+    assert state["Ingesting"] == ("False", "SourceNotFound")
+    ingesting = next(c for c in patch["status"]["conditions"] if c["type"] == "Ingesting")
+    assert "spec.sources[0].configMapRef: ConfigMap 'menu' not found" in ingesting["message"]
+
+
+async def test_an_edited_source_configmap_runs_a_new_ingestion(
+    api: kmock.KubernetesEmulator, memo: kopf.Memo
+) -> None:
+    add_secrets(api)
+    pipeline = body("RagPipeline", "menu", pipeline_spec())
+    await call(ragpipeline_create, pipeline, memo)
+    before = {n for n in job_names(api) if "-ingest-" in n}
+
+    put(api, "v1/configmaps", menu("---\ntenant: acme\n---\nPizza and pasta."))
+    await call(ragpipeline_update, pipeline, memo)
+
+    after = {n for n in job_names(api) if "-ingest-" in n}
+    assert len(after) == 1
+    assert after.isdisjoint(before)

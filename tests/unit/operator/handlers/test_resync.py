@@ -123,3 +123,24 @@ async def test_a_failing_pass_is_logged_and_the_loop_goes_on(
 
     assert "etcd is sad" in caplog.text
     assert await resync_once(state, watched(stream), {}) == 0  # backs off until due again
+
+
+async def test_a_requested_pass_runs_at_once_and_only_once(
+    api: kmock.KubernetesEmulator, memo: kopf.Memo, state: OperatorState
+) -> None:
+    stream = await created(api, memo)
+
+    def checksum() -> str:
+        relay = stored(api, "apps/v1/deployments", "orders-relay")
+        assert relay is not None
+        return str(relay["spec"]["template"]["metadata"]["annotations"])
+
+    before = checksum()
+    put(api, "v1/secrets", secret("pg", dsn="postgresql://rotated"))
+
+    assert state.request_pass(["uid-eventstream-orders", "uid-unknown"]) == 1
+    assert await resync_once(state, watched(stream), {}) == 1
+
+    assert checksum() != before
+    assert not state.objects["uid-eventstream-orders"].requested
+    assert await resync_once(state, watched(stream), {}) == 0

@@ -119,9 +119,23 @@ def test_pausing_keeps_conditions_and_says_so_in_progressing() -> None:
     assert set(conditions) == {"Ready", "Progressing", "Degraded", "RelayReady"}
 
 
+def due(*, last_pass: float | None, ready: bool, now: float, requested: bool = False) -> bool:
+    return full_pass_due(
+        last_pass=last_pass,
+        ready=ready,
+        now=now,
+        progress_seconds=5.0,
+        resync_seconds=60.0,
+        requested=requested,
+    )
+
+
 def test_a_not_ready_object_is_rechecked_sooner_than_a_ready_one() -> None:
-    periods = {"progress_seconds": 5.0, "resync_seconds": 60.0}
-    assert full_pass_due(last_pass=None, ready=True, now=0.0, **periods)
-    assert full_pass_due(last_pass=100.0, ready=False, now=105.0, **periods)
-    assert not full_pass_due(last_pass=100.0, ready=True, now=105.0, **periods)
-    assert full_pass_due(last_pass=100.0, ready=True, now=160.0, **periods)
+    assert due(last_pass=None, ready=True, now=0.0)
+    assert due(last_pass=100.0, ready=False, now=105.0)
+    assert not due(last_pass=100.0, ready=True, now=105.0)
+    assert due(last_pass=100.0, ready=True, now=160.0)
+
+
+def test_a_requested_pass_is_due_at_once() -> None:
+    assert due(last_pass=100.0, ready=True, now=101.0, requested=True)
