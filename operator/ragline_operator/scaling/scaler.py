@@ -22,7 +22,7 @@ from ragline_operator.k8s.events import post_event
 from ragline_operator.models import EVENTSTREAM, BackendType, EventStreamSpec
 from ragline_operator.models.base import API_VERSION, format_time, parse_duration
 from ragline_operator.models.eventstream import AutoscalingSpec, ScalingEngine
-from ragline_operator.resources.eventstream import NOTIFIER, NOTIFIER_GROUP
+from ragline_operator.resources.eventstream import NOTIFIER_GROUP
 from ragline_operator.scaling import metrics
 from ragline_operator.scaling.lag import LagReader, LagReadError
 from ragline_operator.scaling.policy import Decision, PolicyConfig, PolicyState, decide
@@ -81,15 +81,18 @@ class Target:
     deployment: str
 
 
-def targets(name: str, spec: EventStreamSpec) -> list[Target]:
-    """The notifier's own group, then every listed group that names its workload."""
-    found = [Target(NOTIFIER_GROUP, f"{name}-{NOTIFIER}")]
-    found += [
+def targets(spec: EventStreamSpec) -> list[Target]:
+    """Every listed consumer group that names its workload.
+
+    The built-in notifier is not scaled by lag: each notifier process reads the whole stream in a
+    consumer group of its own (its clients may be on any replica), so more replicas never shrink
+    the lag; it scales with connections instead.
+    """
+    return [
         Target(c.group, c.workload_ref.name)
         for c in spec.consumers
         if c.group != NOTIFIER_GROUP and c.workload_ref is not None
     ]
-    return found
 
 
 def policy_config(autoscaling: AutoscalingSpec, *, kafka: bool) -> PolicyConfig:
@@ -177,7 +180,7 @@ class Scaler:
         except (LagReadError, ApiError) as exc:
             reader, stream, error = None, "", str(exc)
         reports = []
-        for target in targets(name, spec):
+        for target in targets(spec):
             reading, group_error = None, error
             if reader is not None:
                 try:

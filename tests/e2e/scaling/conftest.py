@@ -89,7 +89,9 @@ def consumer_deployment(name: str) -> dict[str, Any]:
     }
 
 
-def eventstream(name: str, backend: dict[str, Any], **autoscaling: Any) -> dict[str, Any]:
+def eventstream(
+    name: str, backend: dict[str, Any], *, worker: str, **autoscaling: Any
+) -> dict[str, Any]:
     return {
         "apiVersion": "ragline.dev/v1alpha1",
         "kind": "EventStream",
@@ -97,6 +99,7 @@ def eventstream(name: str, backend: dict[str, Any], **autoscaling: Any) -> dict[
         "spec": {
             "backend": backend,
             "outbox": {"database": {"secretKeyRef": {"name": "db", "key": "dsn"}}},
+            "consumers": [{"group": "billing", "workloadRef": {"name": worker}}],
             "autoscaling": {"pollInterval": "1s", **autoscaling},
         },
     }

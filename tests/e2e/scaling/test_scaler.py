@@ -37,7 +37,7 @@ async def fill(url: str, stream: str, count: int) -> None:
     client = redis.from_url(url)
     try:
         with contextlib.suppress(redis.ResponseError):  # BUSYGROUP: created by an earlier fill
-            await client.xgroup_create(stream, "notifier", id="0", mkstream=True)
+            await client.xgroup_create(stream, "billing", id="0", mkstream=True)
         pipe = client.pipeline(transaction=False)
         for n in range(count):
             pipe.xadd(stream, {"n": str(n)})
@@ -51,10 +51,10 @@ async def drain(url: str, stream: str) -> None:
     try:
         while True:
             # redis-py types stream replies loosely; the shape is [[stream, [(id, fields)]]].
-            batch: Any = await client.xreadgroup("notifier", "c", {stream: ">"}, count=500)
+            batch: Any = await client.xreadgroup("billing", "c", {stream: ">"}, count=500)
             if not batch:
                 break
-            await client.xack(stream, "notifier", *[entry_id for entry_id, _ in batch[0][1]])
+            await client.xack(stream, "billing", *[entry_id for entry_id, _ in batch[0][1]])
     finally:
         await client.aclose()
 
@@ -64,12 +64,13 @@ async def test_backlog_scales_up_at_once_and_down_after_the_window(
 ) -> None:
     stream = f"orders-{uuid.uuid4().hex[:8]}"
     kube.apply(
-        secret("broker", url=redis_url), consumer_deployment("orders-notifier"), namespace=namespace
+        secret("broker", url=redis_url), consumer_deployment("orders-billing"), namespace=namespace
     )
     kube.apply(
         eventstream(
             "orders",
             redis_backend(stream),
+            worker="orders-billing",
             minReplicas=1,
             maxReplicas=5,
             lagPerReplica=10,
@@ -80,13 +81,13 @@ async def test_backlog_scales_up_at_once_and_down_after_the_window(
     await fill(redis_url, stream, 35)
 
     assert await scaler.tick([body("orders")], now=0.0) == 1
-    assert replicas(kube, namespace, "orders-notifier") == 4
+    assert replicas(kube, namespace, "orders-billing") == 4
     status = body("orders")["status"]
-    (notifier,) = status["consumers"]
-    assert notifier["group"] == "notifier"
-    assert notifier["lag"] == 35
-    assert notifier["desiredReplicas"] == 4
-    assert "lastScaleTime" in notifier
+    (billing,) = status["consumers"]
+    assert billing["group"] == "billing"
+    assert billing["lag"] == 35
+    assert billing["desiredReplicas"] == 4
+    assert "lastScaleTime" in billing
     events = kube.json("get", "events", "-n", namespace, "--field-selector", "reason=Scaled")[
         "items"
     ]
@@ -96,13 +97,13 @@ async def test_backlog_scales_up_at_once_and_down_after_the_window(
     # Polls inside the stabilization window hold the replicas.
     for now in (1.0, 2.0, 3.0):
         await scaler.tick([body("orders")], now=now)
-        assert replicas(kube, namespace, "orders-notifier") == 4
+        assert replicas(kube, namespace, "orders-billing") == 4
     assert body("orders")["status"]["consumers"][0]["capReason"] == "ScaleDownStabilization"
     # Past the window the replicas step down as the decaying lag allows, never up again.
     seen = []
     for now in range(5, 15):
         await scaler.tick([body("orders")], now=float(now))
-        seen.append(replicas(kube, namespace, "orders-notifier"))
+        seen.append(replicas(kube, namespace, "orders-billing"))
     assert seen == sorted(seen, reverse=True)
     assert seen[0] < 4
     assert seen[-1] == 1
@@ -117,26 +118,31 @@ async def test_a_stopped_broker_holds_the_replicas(
     try:
         stream = "orders"
         kube.apply(
-            secret("broker", url=url), consumer_deployment("orders-notifier"), namespace=namespace
+            secret("broker", url=url), consumer_deployment("orders-billing"), namespace=namespace
         )
         kube.apply(
             eventstream(
-                "orders", redis_backend(stream), minReplicas=0, maxReplicas=5, lagPerReplica=10
+                "orders",
+                redis_backend(stream),
+                worker="orders-billing",
+                minReplicas=0,
+                maxReplicas=5,
+                lagPerReplica=10,
             ),
             namespace=namespace,
         )
         await fill(url, stream, 30)
         await scaler.tick([body("orders")], now=0.0)
-        assert replicas(kube, namespace, "orders-notifier") == 3
+        assert replicas(kube, namespace, "orders-billing") == 3
     finally:
         broker.close()
 
     for now in (1.0, 2.0, 400.0):  # even long after any window: never to zero on an error
         await scaler.tick([body("orders")], now=now)
-        assert replicas(kube, namespace, "orders-notifier") == 3
-    (notifier,) = body("orders")["status"]["consumers"]
-    assert notifier["capReason"] == "MetricError"
-    assert "lag" not in notifier
+        assert replicas(kube, namespace, "orders-billing") == 3
+    (billing,) = body("orders")["status"]["consumers"]
+    assert billing["capReason"] == "MetricError"
+    assert "lag" not in billing
 
 
 async def test_scale_to_zero_and_back_with_min_zero(
@@ -144,12 +150,13 @@ async def test_scale_to_zero_and_back_with_min_zero(
 ) -> None:
     stream = f"idle-{uuid.uuid4().hex[:8]}"
     kube.apply(
-        secret("broker", url=redis_url), consumer_deployment("idle-notifier"), namespace=namespace
+        secret("broker", url=redis_url), consumer_deployment("idle-billing"), namespace=namespace
     )
     kube.apply(
         eventstream(
             "idle",
             redis_backend(stream),
+            worker="idle-billing",
             minReplicas=0,
             maxReplicas=3,
             lagPerReplica=100,
@@ -161,11 +168,11 @@ async def test_scale_to_zero_and_back_with_min_zero(
     await fill(redis_url, stream, 0)
     await scaler.tick([body("idle")], now=0.0)
     await scaler.tick([body("idle")], now=3.0)
-    assert replicas(kube, namespace, "idle-notifier") == 0
+    assert replicas(kube, namespace, "idle-billing") == 0
 
     await fill(redis_url, stream, 6)
     await scaler.tick([body("idle")], now=4.0)
-    assert replicas(kube, namespace, "idle-notifier") == 1
+    assert replicas(kube, namespace, "idle-billing") == 1
 
 
 async def test_kafka_partition_cap_holds(
@@ -188,7 +195,7 @@ async def test_kafka_partition_cap_holds(
         await producer.stop()
     kube.apply(
         secret("broker", bootstrap=kafka_bootstrap),
-        consumer_deployment("k-notifier"),
+        consumer_deployment("k-billing"),
         namespace=namespace,
     )
     backend = {
@@ -200,13 +207,15 @@ async def test_kafka_partition_cap_holds(
         },
     }
     kube.apply(
-        eventstream("k", backend, minReplicas=1, maxReplicas=10, lagPerReplica=10),
+        eventstream(
+            "k", backend, worker="k-billing", minReplicas=1, maxReplicas=10, lagPerReplica=10
+        ),
         namespace=namespace,
     )
 
     await scaler.tick([body("k")], now=0.0)
-    assert replicas(kube, namespace, "k-notifier") == 2, body("k")["status"]
-    (notifier,) = body("k")["status"]["consumers"]
-    assert notifier["lag"] == 100
-    assert notifier["partitionsWithLag"] == 2
-    assert notifier["capReason"] == "PartitionsWithLag"
+    assert replicas(kube, namespace, "k-billing") == 2, body("k")["status"]
+    (billing,) = body("k")["status"]["consumers"]
+    assert billing["lag"] == 100
+    assert billing["partitionsWithLag"] == 2
+    assert billing["capReason"] == "PartitionsWithLag"
