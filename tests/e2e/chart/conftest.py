@@ -29,7 +29,7 @@ from ragline_dev.paths import REPO_ROOT
 CHART = REPO_ROOT / "charts" / "ragline"
 CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
 CRD_NAMES = ("tenantconfigs.ragline.dev", "eventstreams.ragline.dev", "ragpipelines.ragline.dev")
-WAIT_SECONDS = 60.0
+WAIT_SECONDS = 120.0  # an upper bound for a loaded 2-core machine, not an expectation
 HELM_TIMEOUT_SECONDS = 120
 
 # A stand-in for the Prometheus Operator's ServiceMonitor CRD (not installable offline), with a
@@ -147,7 +147,7 @@ class ChartCluster:
         """Delete the chart's CRDs (and so every custom resource) and wait until they are gone."""
         present = self.crds_present()
         if present:
-            self.kube.check("delete", "crd", *sorted(present), "--wait=true", "--timeout=60s")
+            self.kube.check("delete", "crd", *sorted(present), "--wait=true", "--timeout=120s")
 
     def wait_established(self) -> None:
         """Wait until every CRD of the chart is Established."""

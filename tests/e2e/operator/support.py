@@ -27,7 +27,7 @@ from ragline_dev.operator_part import (
 )
 
 T = TypeVar("T")
-WAIT_SECONDS = 60.0
+WAIT_SECONDS = 120.0  # an upper bound for a loaded 2-core machine, not an expectation
 POLL_SECONDS = 0.3
 # What every e2e operator runs with: notice readiness fast, re-probe backends often.
 E2E_SETTINGS = {"progress_seconds": "0.5", "probe_ttl_seconds": "1", "probe_timeout_seconds": "3"}
