@@ -75,6 +75,11 @@ def _try_next(statuses: Sequence[PartStatus], stack_root: Path) -> str:
             f'  curl -N -H "Authorization: Bearer $TOKEN" '
             f"{endpoints['notifier']['url']}/v1/stream/orders",
         ]
+    if "operator" in endpoints and "kube" in endpoints:
+        tips.append(
+            f"  {endpoints['kube']['kubectl']} --kubeconfig {endpoints['kube']['kubeconfig']} "
+            f"get tc,es,rp -n {endpoints['operator']['samples']}"
+        )
     if "llm" in endpoints:
         chat = '{"stream": true, "messages": [{"role": "user", "content": "Something spicy?"}]}'
         tips += [

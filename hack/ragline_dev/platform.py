@@ -15,6 +15,7 @@ from pathlib import Path
 from ragline_dev import dev_tenants, procs
 from ragline_dev.infra import Part, PartState, default_parts
 from ragline_dev.infra.service import ServicePart
+from ragline_dev.operator_part import OperatorPart
 
 TENANTS_DIR = "tenants"
 
@@ -208,4 +209,7 @@ def platform_parts(*, kafka: bool = True, kube: bool = True, services: bool = Tr
     parts = default_parts(kafka=kafka, kube=kube)
     if services:
         parts += [api_part(), relay_part(), notifier_part(), llm_part()]
+        if kube:
+            # Last: the samples' workloads reference the services' databases and brokers.
+            parts.append(OperatorPart())
     return parts
