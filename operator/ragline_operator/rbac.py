@@ -70,7 +70,12 @@ RULES: tuple[Rule, ...] = (
     Rule("", ("pods",), ("list",), "read ingestion results from Job pods' termination messages"),
     Rule("", ("events",), ("create", "patch"), "report transitions as Kubernetes Events"),
     Rule("", ("namespaces",), ("list", "watch"), "Kopf: follow namespaces when cluster-wide"),
-    Rule("apps", ("deployments",), APPLY, "relay, notifier, API and chat Deployments"),
+    Rule(
+        "apps",
+        ("deployments",),
+        (*APPLY, "list", "watch"),
+        "relay, notifier, API and chat Deployments; watched so a deleted or edited child heals",
+    ),
     Rule(
         "apps",
         ("deployments/scale",),
@@ -80,8 +85,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "batch",
         ("jobs",),
-        (*APPLY, "list", "delete"),
-        "migration and ingestion Jobs; superseded ones are deleted",
+        (*APPLY, "list", "watch", "delete"),
+        "migration and ingestion Jobs (watched for completion); superseded ones are deleted",
     ),
     Rule(
         "monitoring.coreos.com",

@@ -147,7 +147,14 @@ class ChartCluster:
         """Delete the chart's CRDs (and so every custom resource) and wait until they are gone."""
         present = self.crds_present()
         if present:
-            self.kube.check("delete", "crd", *sorted(present), "--wait=true", "--timeout=120s")
+            self.kube.check(
+                "delete",
+                "crd",
+                *sorted(present),
+                "--ignore-not-found",
+                "--wait=true",
+                "--timeout=120s",
+            )
 
     def wait_established(self) -> None:
         """Wait until every CRD of the chart is Established."""
