@@ -164,6 +164,9 @@ def _relay_env(workdir: Path, deps: Mapping[str, PartState], port: int) -> dict[
         "RAGLINE_RELAY_HOST": "127.0.0.1",
         "RAGLINE_RELAY_PORT": str(port),
         "RAGLINE_RELAY_LOG_JSON": "false",
+        # The dead-letter admin endpoints verify admin tokens against the tenant registry.
+        "RAGLINE_RELAY_REGISTRY_PATH": str(dev_tenants.registry_path(tenants_dir(workdir))),
+        "RAGLINE_RELAY_KEYS_DIR": str(dev_tenants.keys_dir(tenants_dir(workdir))),
         **_broker_env("RAGLINE_RELAY_", deps),
     }
 

@@ -27,7 +27,8 @@ from ragline_relay.publishers.base import BrokerError
 
 # Enough for the relay's concurrent batches plus readiness probes.
 MAX_CONNECTIONS = 8
-# Per event: the routing fields joined by NUL (PostgreSQL text never holds one), then the data.
+# Per event: the routing fields joined by NUL (PostgreSQL text and jsonb strings never hold one),
+# then the data.
 XADD_BATCH = """
 local n = 0
 for i = 2, #ARGV, 2 do
