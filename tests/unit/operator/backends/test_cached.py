@@ -34,7 +34,7 @@ async def test_concurrent_askers_share_one_call_and_the_answer_is_reused() -> No
     await asyncio.sleep(0)
     gate.set()
 
-    assert await asyncio.gather(first, second) == ["ok", "ok"]
+    assert list(await asyncio.gather(first, second)) == ["ok", "ok"]
     assert await cache.get("db", probe) == "ok"
     assert calls == 1
     clock.now = 11

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import kopf
 
 from ragline_operator.controllers.base import OperatorState
-from ragline_operator.handlers.references import (
-    _configmap_is_read,
-    _secret_is_read,
-    configmap_event,
-    eventstream_reads,
-    ragpipeline_reads,
-    secret_event,
-)
+from ragline_operator.handlers import references
 from tests.unit.operator.samples import pipeline_spec, redis_stream_spec
+
+# Kopf's decorators type handlers as callbacks that take every Kopf kwarg; the tests call them
+# with only the ones they use, as Kopf does by name.
+_handlers: Any = references
+_configmap_is_read = _handlers._configmap_is_read
+_secret_is_read = _handlers._secret_is_read
+configmap_event = _handlers.configmap_event
+eventstream_reads = _handlers.eventstream_reads
+ragpipeline_reads = _handlers.ragpipeline_reads
+secret_event = _handlers.secret_event
 
 LOG = logging.getLogger("test")
 
