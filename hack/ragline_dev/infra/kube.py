@@ -351,6 +351,8 @@ class KubeControlPlane:
                 f"--kubeconfig={workdir / 'kwok.kubeconfig'}",
                 f"--config={kwok_stages()}",
                 "--manage-all-nodes=false",
+                # Renew the fake node's Lease, or the node lifecycle controller marks it NotReady.
+                "--node-lease-duration-seconds=40",
                 "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
                 f"--cidr={POD_CIDR}",
                 "--node-ip=127.0.0.1",
