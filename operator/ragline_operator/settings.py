@@ -67,6 +67,11 @@ class OperatorConfig(BaseSettings):
         ge=0,
         description="How long a backend check's answer is reused (shared by every resource).",
     )
+    max_concurrent_passes: int = Field(
+        default=16,
+        ge=1,
+        description="Periodic and requested passes running at once (the API server is shared).",
+    )
     max_concurrent_probes: int = Field(
         default=8, ge=1, description="Backend checks running at once, over all resources."
     )

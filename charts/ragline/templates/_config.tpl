@@ -25,6 +25,8 @@
   value: {{ .Values.operator.config.probeTimeoutSeconds | quote }}
 - name: RAGLINE_OPERATOR_PROBE_TTL_SECONDS
   value: {{ .Values.operator.config.probeTtlSeconds | quote }}
+- name: RAGLINE_OPERATOR_MAX_CONCURRENT_PASSES
+  value: {{ .Values.operator.config.maxConcurrentPasses | quote }}
 - name: RAGLINE_OPERATOR_MAX_CONCURRENT_PROBES
   value: {{ .Values.operator.config.maxConcurrentProbes | quote }}
 - name: RAGLINE_OPERATOR_CLEANUP_GIVE_UP_SECONDS

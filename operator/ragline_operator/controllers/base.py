@@ -20,11 +20,12 @@ from ragline_operator.backends.cached import Backends
 from ragline_operator.controllers.cleanup import Ledger
 from ragline_operator.k8s.client import KubeClient
 from ragline_operator.k8s.connection import KubeHolder
-from ragline_operator.models.base import ResourceKind
+from ragline_operator.models import TENANTCONFIG
+from ragline_operator.models.base import API_VERSION, ResourceKind
 from ragline_operator.reconcile import conditions as cond
 from ragline_operator.reconcile.conditions import Observation, Transition
 from ragline_operator.reconcile.monitoring import MONITORING_GROUP_VERSION
-from ragline_operator.reconcile.registry import TenantSource
+from ragline_operator.reconcile.registry import TenantSource, tenant_source
 from ragline_operator.reconcile.secrets import SecretField
 from ragline_operator.resources.common import OwnerRef, TenantKeyMount, WorkloadImage
 from ragline_operator.scaling.scaler import Scaler
@@ -219,6 +220,29 @@ async def read_secrets(
     names = sorted({f.ref.name for f in fields})
     found = await asyncio.gather(*(client.get("v1", "Secret", namespace, n) for n in names))
     return dict(zip(names, found, strict=True))
+
+
+async def tenant_keys(client: KubeClient, namespace: str) -> tuple[TenantKeyMount, ...]:
+    """The key mounts of the namespace's tenants as the API server lists them now.
+
+    Not from Kopf's index: when tenants and workloads are created together, the index can lag
+    behind the workloads' first pass by many seconds under load, and every tenant indexed late
+    would roll every workload of the namespace once more.
+    """
+    listed = await client.list(API_VERSION, TENANTCONFIG.kind, namespace)
+    sources = [
+        tenant_source(
+            name=str(meta.get("name")),
+            uid=str(meta.get("uid")),
+            created=str(meta.get("creationTimestamp", "")),
+            namespace=namespace,
+            spec=obj.get("spec") or {},
+            status=obj.get("status") or {},
+        )
+        for obj in listed
+        if (meta := obj.get("metadata") or {})
+    ]
+    return tenant_mounts(sources)
 
 
 def tenant_mounts(sources: Iterable[TenantSource]) -> tuple[TenantKeyMount, ...]:

@@ -15,7 +15,7 @@ from ragline_operator.controllers.base import (
     conclude,
     parse_spec,
     read_secrets,
-    tenant_mounts,
+    tenant_keys,
 )
 from ragline_operator.controllers.monitoring import reconcile_monitoring
 from ragline_operator.k8s.errors import ApiError
@@ -171,7 +171,7 @@ async def reconcile_eventstream(subject: Subject, io: PassInput) -> Outcome:
         image=io.state.image,
         relay_checksum=resolution.checksum(relay_secret_refs(spec)),
         notifier_checksum=resolution.checksum(broker_secret_refs(spec)),
-        tenant_keys=tenant_mounts(io.tenants),
+        tenant_keys=await tenant_keys(io.client, subject.namespace),
     )
     (stream, notes), (relay, notifier, *_) = await asyncio.gather(
         _stream(subject, spec, resolution, io),

@@ -16,7 +16,7 @@ from ragline_operator.controllers.base import (
     conclude,
     parse_spec,
     read_secrets,
-    tenant_mounts,
+    tenant_keys,
 )
 from ragline_operator.controllers.monitoring import reconcile_monitoring
 from ragline_operator.models import EVENTSTREAM, RAGPIPELINE, RagPipelineSpec
@@ -233,7 +233,7 @@ async def reconcile_ragpipeline(subject: Subject, io: PassInput) -> Outcome:
         image=io.state.image,
         api_checksum=resolution.checksum(api_secret_refs(spec)),
         llm_checksum=resolution.checksum(llm_secret_refs(spec)),
-        tenant_keys=tenant_mounts(io.tenants),
+        tenant_keys=await tenant_keys(io.client, subject.namespace),
         sources_checksum=sources.checksum,
     )
     probes, (migration, ingestion) = await asyncio.gather(

@@ -33,8 +33,6 @@ from ragline_operator.reconcile.schedule import full_pass_due
 # the progress period (half of it) within these bounds, so a short period is honoured.
 MAX_TICK_SECONDS = 2.0
 MIN_TICK_SECONDS = 0.25
-# Passes run concurrently, but not all at once: the API server shares these two cores.
-MAX_CONCURRENT_PASSES = 8
 log = logging.getLogger(__name__)
 
 Bodies = Mapping[str, Iterable[Mapping[str, Any]]]
@@ -115,7 +113,8 @@ async def resync_once(
 ) -> int:
     """Run every due pass (bounded concurrency); returns how many ran."""
     due = due_passes(state, watched, tenants, now=time.monotonic())
-    gate = asyncio.Semaphore(MAX_CONCURRENT_PASSES)
+    # Passes run concurrently, but not all at once: the API server is shared with everyone.
+    gate = asyncio.Semaphore(state.config.max_concurrent_passes)
 
     async def gated(kind: Watched, body: Mapping[str, Any], sources: list[TenantSource]) -> None:
         async with gate:

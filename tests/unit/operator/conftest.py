@@ -58,7 +58,7 @@ class ApplyingEmulator(kmock.KubernetesEmulator):
 
 
 # Collections the operator lists or probes, declared so that an empty list is not a 404.
-DECLARED = ("batch/v1/jobs", "v1/pods")
+DECLARED = ("batch/v1/jobs", "v1/pods", "ragline.dev/v1alpha1/tenantconfigs")
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from ragline_operator.reconcile.conditions import (
     summarize,
     transitions,
     true,
+    worth_an_event,
 )
 from ragline_operator.reconcile.schedule import full_pass_due
 
@@ -139,3 +140,21 @@ def test_a_not_ready_object_is_rechecked_sooner_than_a_ready_one() -> None:
 
 def test_a_requested_pass_is_due_at_once() -> None:
     assert due(last_pass=100.0, ready=True, now=101.0, requested=True)
+
+
+def condition(type_: str, status: str) -> dict[str, str]:
+    return {"type": type_, "status": status, "reason": "R", "message": "m"}
+
+
+def test_only_real_transitions_are_worth_an_event() -> None:
+    coming_up = [condition("Ready", "False"), condition("RelayReady", "False")]
+    ready = [condition("Ready", "True"), condition("RelayReady", "True")]
+    lost = [condition("Ready", "False"), condition("RelayReady", "False")]
+
+    bring_up = {t.type for t in worth_an_event(coming_up, transitions(coming_up, ready))}
+    breaking = {t.type for t in worth_an_event(ready, transitions(ready, lost))}
+    first = worth_an_event([], transitions([], coming_up))
+
+    assert bring_up == {"Ready"}  # a domain condition turning True while coming up is progress
+    assert breaking == {"Ready", "RelayReady"}  # from a Ready state every flip is news
+    assert first == []  # first appearances are not transitions
