@@ -35,7 +35,6 @@ from ragline_dev.infra.valkey import Valkey
 from ragline_dev.operator_part import (
     OPERATOR_NAMESPACE,
     SERVICE_ACCOUNT,
-    NodeLeaseKeeper,
     install_crds,
     install_rbac,
     issue_token,
@@ -246,12 +245,7 @@ def run() -> dict[str, Any]:
     parts: list[Part] = [Postgres(durable=False), Valkey(durable=False), KubeControlPlane()]
     try:
         with Stack(root=root, parts=parts) as stack:
-            admin = Kubectl.for_state(stack.states["kube"])
-            keeper = NodeLeaseKeeper(admin).start()
-            try:
-                return _measure(root, admin, stack)
-            finally:
-                keeper.stop()
+            return _measure(root, Kubectl.for_state(stack.states["kube"]), stack)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -15,11 +15,9 @@ import copy
 import http.client
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -264,59 +262,6 @@ def wait_ready(
             return
         time.sleep(0.5)
     raise procs.StartError(f"not Ready after {timeout:.0f}s in {namespace}: {', '.join(waiting)}")
-
-
-class NodeLeaseKeeper:
-    """Renews the kwok node's Lease every few seconds from a thread (a stop-gap, see below).
-
-    kwok runs without ``--node-lease-duration-seconds``, so nothing renews the node's Lease and
-    its status heartbeat comes every ~55 s, above the node lifecycle controller's 50 s grace:
-    the node flaps NotReady once a minute and every pod on it is marked NotReady for good (kwok
-    does not mark them Ready again). Long-running tests and the benchmark keep the Lease fresh
-    themselves until ``infra/kube.py`` passes that flag to kwok.
-    """
-
-    PERIOD_SECONDS = 10.0
-    DURATION_SECONDS = 40
-
-    def __init__(self, kube: Kubectl, node: str = "kwok-node-0") -> None:
-        self._kube = kube
-        self._node = node
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="node-lease", daemon=True)
-
-    def _renew(self) -> None:
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        lease = {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {"name": self._node, "namespace": "kube-node-lease"},
-            "spec": {
-                "holderIdentity": self._node,
-                "leaseDurationSeconds": self.DURATION_SECONDS,
-                "renewTime": now,
-            },
-        }
-        self._kube.run(
-            "apply", "--server-side", "--force-conflicts", "-f", "-", stdin=yaml.safe_dump(lease)
-        )
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._renew()
-            self._stop.wait(self.PERIOD_SECONDS)
-
-    def start(self) -> NodeLeaseKeeper:
-        """Renew now and from then on."""
-        self._renew()
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop renewing."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
 
 
 def _ensure_namespace(kube: Kubectl, namespace: str) -> None:

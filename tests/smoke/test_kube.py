@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ragline_dev.infra.kube import Kubectl
+from ragline_dev.infra.kube import NODE_NAME, Kubectl
 
 pytestmark = [pytest.mark.smoke, pytest.mark.e2e]
 
@@ -55,6 +55,25 @@ def test_deployment_becomes_a_running_ready_pod(kube: Kubectl, namespace: str) -
         ),
         "the Deployment reports one available replica",
     )
+
+
+def test_kwok_holds_and_renews_the_fake_nodes_lease(kube: Kubectl) -> None:
+    """kwok keeps the node Ready through its Lease (not a status heartbeat every ~10 minutes).
+
+    kwok manages a node's pods only while it holds that node's Lease: anyone else renewing it
+    (a test helper once did) silently stops every pod from becoming Ready.
+    """
+
+    def lease() -> dict[str, Any]:
+        spec: dict[str, Any] = kube.json("get", "lease", NODE_NAME, "-n", "kube-node-lease")["spec"]
+        return spec
+
+    first = lease()
+    assert first["holderIdentity"] != NODE_NAME  # kwok's own identity, not a borrowed name
+    assert first["leaseDurationSeconds"] == 40
+    eventually(lambda: lease()["renewTime"] != first["renewTime"], "kwok renews the node's Lease")
+    renewed = lease()
+    assert renewed["holderIdentity"] == first["holderIdentity"]
 
 
 WIDGET_CRD: dict[str, Any] = {

@@ -14,25 +14,18 @@ import pytest
 
 from ragline_dev.infra import PartState
 from ragline_dev.infra.kube import Kubectl
-from ragline_dev.operator_part import (
-    NodeLeaseKeeper,
-    install_crds,
-    install_rbac,
-    issue_token,
-)
+from ragline_dev.operator_part import install_crds, install_rbac, issue_token
 from ragline_dev.pytest_plugin import LocalInfra
 from tests.e2e.operator.support import Backends, OperatorProcess, fake_llm
 
 
 @pytest.fixture(scope="session")
-def control_plane(local_infra: LocalInfra) -> Iterator[Kubectl]:
+def control_plane(local_infra: LocalInfra) -> Kubectl:
     """kubectl as cluster-admin, with the CRDs and the operator's RBAC installed."""
     admin = Kubectl.for_state(local_infra.ensure("kube"))
-    keeper = NodeLeaseKeeper(admin).start()
     install_crds(admin)
     install_rbac(admin)
-    yield admin
-    keeper.stop()
+    return admin
 
 
 @pytest.fixture(scope="session")
