@@ -1,6 +1,7 @@
 """Turning a reconcile pass into Kopf's world: status, Events, retries, pausing, locking.
 
-Create/update/resume handlers call :func:`handle`: a pass whose status goes into Kopf's ``patch``
+Create/update/resume handlers (made and registered by :func:`reconcile_handlers`, one set per
+kind) call :func:`handle`: a pass whose status goes into Kopf's ``patch``
 and whose problems become ``kopf.TemporaryError`` / ``kopf.PermanentError``. The resync loop
 (:mod:`ragline_operator.handlers.resync`) calls :func:`run_pass` and writes status itself. Both
 share the per-object lock and memory in :class:`~ragline_operator.controllers.base.OperatorState`,
@@ -29,6 +30,7 @@ from ragline_operator.controllers.base import (
 )
 from ragline_operator.k8s.errors import ApiError, InvalidError
 from ragline_operator.k8s.events import post_event
+from ragline_operator.models.base import GROUP, VERSION
 from ragline_operator.reconcile.conditions import worth_an_event
 from ragline_operator.reconcile.pause import is_paused
 from ragline_operator.reconcile.registry import TenantSource
@@ -36,6 +38,14 @@ from ragline_operator.reconcile.registry import TenantSource
 STATE_KEY = "ragline"
 
 Pass = Callable[[Subject, PassInput], Awaitable[Outcome]]
+Handler = Callable[..., Awaitable[None]]
+TenantsByNamespace = Mapping[str, Iterable[TenantSource]]
+# What each of the three events means to a kind's reconcile pass (the handlers' docstrings).
+REASONS = {
+    "create": "A new resource: create every child.",
+    "update": "A changed spec (or annotations): roll the children forward.",
+    "resume": "Operator restart: converge whatever happened while it was away.",
+}
 
 
 def operator_state(memo: Mapping[str, Any]) -> OperatorState:
@@ -46,9 +56,7 @@ def operator_state(memo: Mapping[str, Any]) -> OperatorState:
     return state
 
 
-def tenants_of(
-    index: Mapping[str, Iterable[TenantSource]] | None, namespace: str | None
-) -> list[TenantSource]:
+def tenants_of(index: TenantsByNamespace | None, namespace: str | None) -> list[TenantSource]:
     """The namespace's TenantConfigs from the Kopf index (empty if none)."""
     if index is None:
         raise RuntimeError("Kopf did not pass tenantconfig_index; is the index registered?")
@@ -159,4 +167,47 @@ async def handle(
         raise kopf.TemporaryError(outcome.retry, delay=config.retry_seconds)
 
 
-__all__ = ["ObjectState", "handle", "operator_state", "run_pass", "tenants_of"]
+def _reconcile_handler(reconcile: Pass, *, name: str, doc: str) -> Handler:
+    async def handler(
+        *,
+        body: kopf.Body,
+        namespace: str | None,
+        memo: kopf.Memo,
+        patch: kopf.Patch,
+        retry: int,
+        tenantconfig_index: TenantsByNamespace | None = None,
+        **_: Any,
+    ) -> None:
+        tenants = tenants_of(tenantconfig_index, namespace)
+        await handle(reconcile, body=body, memo=memo, patch=patch, tenants=tenants, retry=retry)
+
+    # Kopf's handler id is the function's qualified name, and it is recorded in every object's
+    # annotations: it stays ``<kind>_<event>``, as when each handler was written out by hand.
+    handler.__name__ = handler.__qualname__ = name
+    handler.__doc__ = doc
+    return handler
+
+
+def reconcile_handlers(reconcile: Pass, *, plural: str, prefix: str) -> tuple[Handler, ...]:
+    """Register ``<prefix>_create``, ``<prefix>_update`` and ``<prefix>_resume`` for ``plural``.
+
+    Each runs ``reconcile`` through :func:`handle` with the namespace's TenantConfigs from
+    Kopf's ``tenantconfig_index``. Returned in that order, for the kind's module to name.
+    """
+    events = {"create": kopf.on.create, "update": kopf.on.update, "resume": kopf.on.resume}
+    handlers = []
+    for event, on in events.items():
+        handler = _reconcile_handler(reconcile, name=f"{prefix}_{event}", doc=REASONS[event])
+        on(GROUP, VERSION, plural)(handler)
+        handlers.append(handler)
+    return tuple(handlers)
+
+
+__all__ = [
+    "ObjectState",
+    "handle",
+    "operator_state",
+    "reconcile_handlers",
+    "run_pass",
+    "tenants_of",
+]

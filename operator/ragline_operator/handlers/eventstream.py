@@ -14,9 +14,8 @@ import kopf
 
 from ragline_operator.controllers.cleanup import Cleaner
 from ragline_operator.controllers.eventstream import reconcile_eventstream
-from ragline_operator.handlers.common import handle, operator_state, tenants_of
+from ragline_operator.handlers.common import operator_state, reconcile_handlers
 from ragline_operator.handlers.references import ReferenceIndex, readers
-from ragline_operator.handlers.tenantconfig import TenantIndex
 from ragline_operator.models import EVENTSTREAM
 from ragline_operator.models.base import GROUP, VERSION
 
@@ -29,58 +28,10 @@ def eventstream_bodies(*, body: kopf.Body, namespace: str | None, **_: Any) -> d
     return {namespace or "": dict(body)}
 
 
-@kopf.on.create(GROUP, VERSION, PLURAL)
-async def eventstream_create(
-    *,
-    body: kopf.Body,
-    namespace: str | None,
-    memo: kopf.Memo,
-    patch: kopf.Patch,
-    retry: int,
-    tenantconfig_index: TenantIndex | None = None,
-    **_: Any,
-) -> None:
-    """A new resource: create every child."""
-    tenants = tenants_of(tenantconfig_index, namespace)
-    await handle(
-        reconcile_eventstream, body=body, memo=memo, patch=patch, tenants=tenants, retry=retry
-    )
-
-
-@kopf.on.update(GROUP, VERSION, PLURAL)
-async def eventstream_update(
-    *,
-    body: kopf.Body,
-    namespace: str | None,
-    memo: kopf.Memo,
-    patch: kopf.Patch,
-    retry: int,
-    tenantconfig_index: TenantIndex | None = None,
-    **_: Any,
-) -> None:
-    """A changed spec (or annotations): roll the children forward."""
-    tenants = tenants_of(tenantconfig_index, namespace)
-    await handle(
-        reconcile_eventstream, body=body, memo=memo, patch=patch, tenants=tenants, retry=retry
-    )
-
-
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-async def eventstream_resume(
-    *,
-    body: kopf.Body,
-    namespace: str | None,
-    memo: kopf.Memo,
-    patch: kopf.Patch,
-    retry: int,
-    tenantconfig_index: TenantIndex | None = None,
-    **_: Any,
-) -> None:
-    """Operator restart: converge whatever happened while it was away."""
-    tenants = tenants_of(tenantconfig_index, namespace)
-    await handle(
-        reconcile_eventstream, body=body, memo=memo, patch=patch, tenants=tenants, retry=retry
-    )
+# Every change and every operator restart: one reconcile pass.
+eventstream_create, eventstream_update, eventstream_resume = reconcile_handlers(
+    reconcile_eventstream, plural=PLURAL, prefix="eventstream"
+)
 
 
 def _is_deletion(*, type: str | None, **_: Any) -> bool:

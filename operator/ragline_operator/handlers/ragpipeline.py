@@ -7,8 +7,7 @@ from typing import Any
 import kopf
 
 from ragline_operator.controllers.ragpipeline import reconcile_ragpipeline
-from ragline_operator.handlers.common import handle, tenants_of
-from ragline_operator.handlers.tenantconfig import TenantIndex
+from ragline_operator.handlers.common import reconcile_handlers
 from ragline_operator.models import RAGPIPELINE
 from ragline_operator.models.base import GROUP, VERSION
 
@@ -21,55 +20,7 @@ def ragpipeline_bodies(*, body: kopf.Body, namespace: str | None, **_: Any) -> d
     return {namespace or "": dict(body)}
 
 
-@kopf.on.create(GROUP, VERSION, PLURAL)
-async def ragpipeline_create(
-    *,
-    body: kopf.Body,
-    namespace: str | None,
-    memo: kopf.Memo,
-    patch: kopf.Patch,
-    retry: int,
-    tenantconfig_index: TenantIndex | None = None,
-    **_: Any,
-) -> None:
-    """A new resource: create every child."""
-    tenants = tenants_of(tenantconfig_index, namespace)
-    await handle(
-        reconcile_ragpipeline, body=body, memo=memo, patch=patch, tenants=tenants, retry=retry
-    )
-
-
-@kopf.on.update(GROUP, VERSION, PLURAL)
-async def ragpipeline_update(
-    *,
-    body: kopf.Body,
-    namespace: str | None,
-    memo: kopf.Memo,
-    patch: kopf.Patch,
-    retry: int,
-    tenantconfig_index: TenantIndex | None = None,
-    **_: Any,
-) -> None:
-    """A changed spec (or annotations): roll the children forward."""
-    tenants = tenants_of(tenantconfig_index, namespace)
-    await handle(
-        reconcile_ragpipeline, body=body, memo=memo, patch=patch, tenants=tenants, retry=retry
-    )
-
-
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-async def ragpipeline_resume(
-    *,
-    body: kopf.Body,
-    namespace: str | None,
-    memo: kopf.Memo,
-    patch: kopf.Patch,
-    retry: int,
-    tenantconfig_index: TenantIndex | None = None,
-    **_: Any,
-) -> None:
-    """Operator restart: converge whatever happened while it was away."""
-    tenants = tenants_of(tenantconfig_index, namespace)
-    await handle(
-        reconcile_ragpipeline, body=body, memo=memo, patch=patch, tenants=tenants, retry=retry
-    )
+# Every change and every operator restart: one reconcile pass.
+ragpipeline_create, ragpipeline_update, ragpipeline_resume = reconcile_handlers(
+    reconcile_ragpipeline, plural=PLURAL, prefix="ragpipeline"
+)

@@ -7,11 +7,7 @@ from typing import Any
 import kopf
 
 from ragline_operator.controllers.tenantconfig import publish_registry, reconcile_tenantconfig
-from ragline_operator.handlers.common import (
-    handle,
-    operator_state,
-    tenants_of,
-)
+from ragline_operator.handlers.common import operator_state, reconcile_handlers, tenants_of
 from ragline_operator.models import TENANTCONFIG
 from ragline_operator.models.base import GROUP, VERSION
 from ragline_operator.reconcile.registry import TenantSource, tenant_source
@@ -49,58 +45,11 @@ def tenantconfig_bodies(*, body: kopf.Body, namespace: str | None, **_: Any) -> 
     return {namespace or "": dict(body)}
 
 
-@kopf.on.create(GROUP, VERSION, PLURAL)
-async def tenantconfig_create(
-    *,
-    body: kopf.Body,
-    namespace: str | None,
-    memo: kopf.Memo,
-    patch: kopf.Patch,
-    retry: int,
-    tenantconfig_index: TenantIndex | None = None,
-    **_: Any,
-) -> None:
-    """A new tenant: generate its key, publish it in the registry."""
-    tenants = tenants_of(tenantconfig_index, namespace)
-    await handle(
-        reconcile_tenantconfig, body=body, memo=memo, patch=patch, tenants=tenants, retry=retry
-    )
-
-
-@kopf.on.update(GROUP, VERSION, PLURAL)
-async def tenantconfig_update(
-    *,
-    body: kopf.Body,
-    namespace: str | None,
-    memo: kopf.Memo,
-    patch: kopf.Patch,
-    retry: int,
-    tenantconfig_index: TenantIndex | None = None,
-    **_: Any,
-) -> None:
-    """A changed tenant (spec or annotations, e.g. a rotation request or the pause)."""
-    tenants = tenants_of(tenantconfig_index, namespace)
-    await handle(
-        reconcile_tenantconfig, body=body, memo=memo, patch=patch, tenants=tenants, retry=retry
-    )
-
-
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-async def tenantconfig_resume(
-    *,
-    body: kopf.Body,
-    namespace: str | None,
-    memo: kopf.Memo,
-    patch: kopf.Patch,
-    retry: int,
-    tenantconfig_index: TenantIndex | None = None,
-    **_: Any,
-) -> None:
-    """Operator restart: converge whatever happened while it was away."""
-    tenants = tenants_of(tenantconfig_index, namespace)
-    await handle(
-        reconcile_tenantconfig, body=body, memo=memo, patch=patch, tenants=tenants, retry=retry
-    )
+# Every change (a rotation request or the pause come as annotations) and every operator restart:
+# one reconcile pass (keys and the registry).
+tenantconfig_create, tenantconfig_update, tenantconfig_resume = reconcile_handlers(
+    reconcile_tenantconfig, plural=PLURAL, prefix="tenantconfig"
+)
 
 
 def _is_deletion(*, type: str, **_: Any) -> bool:

@@ -20,6 +20,14 @@ from ragline_operator.models.base import (
 RAGPIPELINE = ResourceKind(kind="RagPipeline", plural="ragpipelines", short_name="rp")
 # pgvector's HNSW and IVFFlat indexes support `vector` columns up to this many dimensions.
 PGVECTOR_MAX_INDEXED_DIMENSIONS = 2000
+# The one model the LLM service's Local provider implements: feature hashing, offline, into any
+# number of dimensions (ragline_llm.settings.LOCAL_HASHING_MODEL; the operator imports no
+# service, a unit test keeps the two equal). Any other Local model is refused at its startup.
+LOCAL_EMBEDDING_MODEL = "ragline-hashing-v1"
+# The LLM service's defaults, so a pipeline without spec.embedding embeds the same way.
+DEFAULT_EMBEDDING_DIMENSIONS = 384
+# The LLM service's settings refuse smaller embeddings.
+MIN_EMBEDDING_DIMENSIONS = 8
 
 
 class DatabaseSpec(SpecModel):
@@ -64,14 +72,42 @@ class EmbeddingProvider(StrEnum):
 class EmbeddingSpec(SpecModel):
     """The embedding model; changing it re-indexes into a new table, switched over when complete."""
 
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                f"self.provider != 'Local' || self.model == '{LOCAL_EMBEDDING_MODEL}'",
+                f"embedding.model: the Local provider implements only '{LOCAL_EMBEDDING_MODEL}' "
+                "(use OpenAICompatible for other models)",
+                field_path=".model",
+            ),
+            cel(
+                f"self.provider != 'OpenAICompatible' || self.model != '{LOCAL_EMBEDDING_MODEL}'",
+                f"embedding.model: '{LOCAL_EMBEDDING_MODEL}' is the Local provider's; name the "
+                "model the OpenAICompatible endpoint serves",
+                field_path=".model",
+            ),
+        )
+    )
+
     provider: EmbeddingProvider = Field(
         default=EmbeddingProvider.LOCAL,
         description="OpenAICompatible (uses llm's endpoint and key) or Local (offline).",
     )
     model: str = Field(
-        default="all-MiniLM-L6-v2", min_length=1, max_length=256, description="Embedding model."
+        default=LOCAL_EMBEDDING_MODEL,
+        min_length=1,
+        max_length=256,
+        description=(
+            f"Embedding model. Local has exactly one, '{LOCAL_EMBEDDING_MODEL}' (lexical feature "
+            "hashing, offline); OpenAICompatible takes the name of a model its endpoint serves."
+        ),
     )
-    dimensions: int = Field(default=384, ge=1, le=16_000, description="Vector dimensions.")
+    dimensions: int = Field(
+        default=DEFAULT_EMBEDDING_DIMENSIONS,
+        ge=MIN_EMBEDDING_DIMENSIONS,
+        le=16_000,
+        description="Vector dimensions.",
+    )
 
 
 class RetrievalSpec(SpecModel):

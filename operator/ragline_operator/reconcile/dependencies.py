@@ -33,11 +33,16 @@ def stream_target(spec: EventStreamSpec, address: str) -> StreamTarget:
             replication_factor=kafka.replication_factor,
             retention_ms=int(parse_duration(kafka.retention).total_seconds() * 1000),
             groups=groups,
+            live_groups=(BUILTIN_CONSUMER_GROUP,),
         )
     if backend.redis is None:
         raise ValueError("spec.backend has no block for its type")
     return StreamTarget(
-        kind=StreamKind.REDIS, address=address, name=backend.redis.stream, groups=groups
+        kind=StreamKind.REDIS,
+        address=address,
+        name=backend.redis.stream,
+        groups=groups,
+        live_groups=(BUILTIN_CONSUMER_GROUP,),
     )
 
 
@@ -69,7 +74,7 @@ def stream_announcements(report: StreamReport, target: StreamTarget) -> list[tup
         )
     if report.groups_created and not report.created:
         groups = ", ".join(report.groups_created)
-        notes.append(("ConsumerGroupCreated", f"stream {target.name!r}: {groups}"))
+        notes.append(("ConsumerGroupCreated", f"{target.noun} {target.name!r}: {groups}"))
     return notes
 
 

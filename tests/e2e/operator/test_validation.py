@@ -13,7 +13,8 @@ from ragline_dev.infra.kube import Kubectl, KubectlError
 from ragline_dev.operator_part import sample_resources, sample_secrets
 from tests.e2e.operator.support import resource
 
-pytestmark = pytest.mark.e2e
+# control_plane installs the CRDs: run alone, this module would otherwise have none to check.
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("control_plane")]
 
 
 def sample(kind: str) -> dict[str, Any]:
@@ -91,6 +92,16 @@ REFUSED = [
         changed(sample("RagPipeline"), "spec.vectorIndex", {"m": 48, "efConstruction": 64}),
         "spec.vectorIndex.efConstruction",
         "at least 2 * vectorIndex.m",
+    ),
+    (
+        changed(sample("RagPipeline"), "spec.embedding.model", "all-MiniLM-L6-v2"),
+        "spec.embedding.model",
+        "the Local provider implements only 'ragline-hashing-v1'",
+    ),
+    (
+        changed(sample("RagPipeline"), "spec.embedding.dimensions", 4),
+        "spec.embedding.dimensions",
+        "should be greater than or equal to 8",
     ),
     (
         changed(sample("RagPipeline"), "metadata.name", "x" * 41),

@@ -229,6 +229,19 @@ REFUSED = [
         {"provider": "OpenAICompatible"},
         "set spec.llm",
     ),
+    (
+        PIPELINE,
+        "spec.embedding",
+        {"model": "all-MiniLM-L6-v2"},
+        "embedding.model: the Local provider implements only 'ragline-hashing-v1'",
+    ),
+    (
+        PIPELINE,
+        "spec.embedding",
+        {"provider": "OpenAICompatible"},
+        "embedding.model: 'ragline-hashing-v1' is the Local provider's",
+    ),
+    (PIPELINE, "spec.embedding", {"dimensions": 4}, "spec.embedding.dimensions: 4 is less than"),
     (PIPELINE, "metadata.name", "x" * 41, "at most 40 characters"),
 ]
 

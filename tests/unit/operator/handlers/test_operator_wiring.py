@@ -93,3 +93,19 @@ def test_no_handler_makes_kopf_put_a_finalizer_on_anything() -> None:
     watched = {str(h.selector) for h in registry._watching.get_all_handlers()}
     assert any("secrets" in s for s in watched)
     assert any("configmaps" in s for s in watched)
+
+
+def test_every_kind_reconciles_on_create_update_and_resume_under_stable_ids() -> None:
+    """Kopf records handler ids in each object's annotations: a renamed id re-runs or orphans."""
+    registry = kopf.get_default_registry()
+    handlers = {str(h.id): h for h in registry._changing.get_all_handlers()}
+
+    for plural, kind in KINDS.items():
+        prefix = kind.lower()
+        create, update, resume = (handlers[f"{prefix}_{e}"] for e in ("create", "update", "resume"))
+        selectors = {h.selector for h in (create, update, resume)}
+        assert {s.any_name for s in selectors if s is not None} == {plural}
+        assert None not in selectors
+        assert (create.reason, update.reason) == ("create", "update")
+        assert resume.initial
+    assert len(handlers) == 3 * len(KINDS)

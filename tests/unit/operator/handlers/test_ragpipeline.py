@@ -126,7 +126,7 @@ async def test_completed_ingestion_fills_the_index_status(
 
     index = second["status"]["index"]
     assert (index["documents"], index["chunks"]) == (13, 41)
-    assert index["embeddingModel"] == "all-MiniLM-L6-v2"
+    assert index["embeddingModel"] == "ragline-hashing-v1"
     assert index["table"].startswith("rag_chunks_")
     state = conditions(second["status"])
     assert state["Migrated"] == ("True", "Succeeded")

@@ -24,6 +24,8 @@ def test_a_kafka_spec_asks_for_its_topic_partitions_and_retention() -> None:
     assert (target.kind, target.name, target.partitions) == (StreamKind.KAFKA, "orders", 6)
     assert target.retention_ms == 7 * 86_400_000
     assert target.groups == ("notifier", "billing")
+    # The notifier serves live events: it never gets a position at the topic's start.
+    assert target.live_groups == ("notifier",)
 
 
 def test_a_redis_spec_asks_for_its_stream_and_every_group_once() -> None:
@@ -78,6 +80,16 @@ def test_new_groups_on_an_existing_stream_are_announced() -> None:
 
     assert stream_announcements(report, target) == [
         ("ConsumerGroupCreated", "stream 'orders': billing")
+    ]
+
+
+def test_groups_given_a_position_on_an_existing_topic_are_announced() -> None:
+    spec = EventStreamSpec.model_validate(kafka_stream_spec(consumers=[BILLING]))
+    target = stream_target(spec, "kafka:9092")
+    report = StreamReport(True, True, "TopicReady", "", groups_created=("billing",))
+
+    assert stream_announcements(report, target) == [
+        ("ConsumerGroupCreated", "topic 'orders': billing")
     ]
 
 

@@ -79,7 +79,7 @@ def test_chat_reads_the_active_index_while_a_new_one_is_built() -> None:
     assert chat["RAGLINE_LLM_VECTOR_TABLE"] == "rag_chunks_old"
     assert chat["RAGLINE_LLM_EMBEDDING_MODEL"] == "old-model"
     assert ingest["RAGLINE_LLM_VECTOR_TABLE"] == ctx.target_index.table
-    assert ingest["RAGLINE_LLM_EMBEDDING_MODEL"] == "all-MiniLM-L6-v2"
+    assert ingest["RAGLINE_LLM_EMBEDDING_MODEL"] == "ragline-hashing-v1"
 
 
 def test_a_new_embedding_names_a_new_table() -> None:

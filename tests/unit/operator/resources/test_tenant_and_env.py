@@ -8,7 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic_settings import BaseSettings
 
+from ragline_llm.settings import LlmSettings
+from ragline_notifier.settings import NotifierSettings
 from ragline_operator.models import EventStreamSpec, RagPipelineSpec
 from ragline_operator.resources import eventstream as es
 from ragline_operator.resources import ragpipeline as rp
@@ -21,6 +24,7 @@ from ragline_operator.resources.tenant import (
     build_signing_key_secret,
     read_signing_keys,
 )
+from ragline_relay.settings import RelaySettings
 from tests.unit.operator.resources.helpers import container
 from tests.unit.operator.samples import (
     NAMESPACE,
@@ -31,6 +35,12 @@ from tests.unit.operator.samples import (
 
 TENANT = OwnerRef(kind="TenantConfig", name="acme", uid="uid-tc")
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+# The services that read their bind address from settings (the API takes it as arguments).
+SETTINGS: dict[Service, type[BaseSettings]] = {
+    Service.RELAY: RelaySettings,
+    Service.NOTIFIER: NotifierSettings,
+    Service.LLM: LlmSettings,
+}
 
 
 def test_signing_key_secret_round_trips_keys_and_metadata() -> None:
@@ -126,3 +136,38 @@ def test_every_env_var_set_on_a_workload_is_in_the_catalog_of_its_service() -> N
         seen |= names
     # Every catalogued variable is actually used by some builder: no dead entries.
     assert seen == set().union(*catalog.values())
+
+
+def _bind_address(workload: dict[str, Any]) -> tuple[str, int]:
+    """Where the container's process listens, read the way the service reads it."""
+    spec = container(workload)
+    command = spec["command"]
+    module = command[command.index("-m") + 1]
+    if module == "ragline_api":  # ``serve`` takes --host/--port (loopback and 8000 by default)
+        return command[command.index("--host") + 1], int(command[command.index("--port") + 1])
+    settings = SETTINGS[Service(module.removeprefix("ragline_"))]
+    prefix = settings.model_config["env_prefix"]
+    env = {item["name"]: item.get("value") for item in spec["env"]}
+    host = env.get(f"{prefix}HOST", settings.model_fields["host"].default)
+    port = env.get(f"{prefix}PORT", settings.model_fields["port"].default)
+    return str(host), int(port)
+
+
+def test_every_deployment_listens_on_the_pod_address_and_its_container_port() -> None:
+    deployments = [w for w in _all_workloads() if w["kind"] == "Deployment"]
+    listening = []
+    for deployment in deployments:
+        (port,) = container(deployment)["ports"]
+        host, bound = _bind_address(deployment)
+        listening.append((deployment["metadata"]["name"], host, bound == port["containerPort"]))
+
+    # Kubelet probes and Services reach the pod IP: a loopback bind would never be Ready.
+    assert {(host, on_port) for _, host, on_port in listening} == {("0.0.0.0", True)}, listening
+    assert {c["metadata"]["labels"]["app.kubernetes.io/component"] for c in deployments} == {
+        "api",
+        "llm",
+        "relay",
+        "notifier",
+    }
+    # Left alone, each service binds loopback only: the operator must set the address.
+    assert {s.model_fields["host"].default for s in SETTINGS.values()} == {"127.0.0.1"}
