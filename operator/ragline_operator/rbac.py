@@ -95,6 +95,19 @@ RULES: tuple[Rule, ...] = (
         "ServiceMonitors when the Prometheus Operator is installed (deleted when disabled)",
     ),
     Rule(
+        "keda.sh",
+        ("scaledobjects",),
+        (*APPLY, "list", "delete"),
+        "engine KEDA: a ScaledObject per scaled consumer group; listed and deleted when the "
+        "engine, the consumers or autoscaling change (so two engines never scale one workload)",
+    ),
+    Rule(
+        "keda.sh",
+        ("triggerauthentications",),
+        APPLY,
+        "engine KEDA on a Redis URL with credentials: the trigger's authentication",
+    ),
+    Rule(
         "apiextensions.k8s.io",
         ("customresourcedefinitions",),
         ("list", "watch"),

@@ -1,4 +1,5 @@
-"""One reconcile pass of an EventStream: Secrets, ledger, stream, relay, notifier, monitoring."""
+"""One reconcile pass of an EventStream: Secrets, ledger, stream, relay, notifier, monitoring,
+and the engine that scales its consumers (builtin scaler or KEDA ScaledObjects)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import logging
 from typing import Any
 
+from ragline_operator.controllers.autoscaling import reconcile_autoscaling
 from ragline_operator.controllers.base import (
     Note,
     Outcome,
@@ -20,9 +22,8 @@ from ragline_operator.controllers.base import (
 from ragline_operator.controllers.monitoring import reconcile_monitoring
 from ragline_operator.k8s.errors import ApiError
 from ragline_operator.models import EVENTSTREAM, BackendType, EventStreamSpec
-from ragline_operator.models.eventstream import ScalingEngine
 from ragline_operator.reconcile.cleanup import cleanup_observation, record_for
-from ragline_operator.reconcile.conditions import Observation, false, true
+from ragline_operator.reconcile.conditions import Observation
 from ragline_operator.reconcile.dependencies import (
     BROKER_REACHABLE,
     STREAM_READY,
@@ -55,7 +56,6 @@ from ragline_operator.scaling.scaler import StreamReport
 
 RELAY_READY = "RelayReady"
 NOTIFIER_READY = "NotifierReady"
-SCALING_ACTIVE = "ScalingActive"
 REQUIRED = (SECRETS_READY, BROKER_REACHABLE, STREAM_READY, RELAY_READY, NOTIFIER_READY)
 log = logging.getLogger(__name__)
 
@@ -70,27 +70,6 @@ def secret_fields(spec: EventStreamSpec) -> list[SecretField]:
     elif backend.redis is not None:
         fields.append(SecretField("spec.backend.redis.url", backend.redis.url.secret_key_ref))
     return fields
-
-
-def _scaling(spec: EventStreamSpec, report: StreamReport | None) -> list[Observation]:
-    if spec.autoscaling is None:
-        return []
-    if spec.autoscaling.engine is ScalingEngine.KEDA:
-        return [
-            false(
-                SCALING_ACTIVE,
-                "EngineNotSupported",
-                "engine: KEDA is not implemented in this build; use Builtin or Auto",
-            )
-        ]
-    if report is None:
-        return [false(SCALING_ACTIVE, "AwaitingFirstPoll", "the lag scaler has not polled yet")]
-    if report.error:
-        return [false(SCALING_ACTIVE, "LagUnavailable", f"holding replicas: {report.error}")]
-    summary = ", ".join(
-        f"{c.group}: lag {c.lag}, {c.replicas}→{c.desired} replicas" for c in report.consumers
-    )
-    return [true(SCALING_ACTIVE, "Polling", summary)]
 
 
 def _consumers(
@@ -188,13 +167,22 @@ async def reconcile_eventstream(subject: Subject, io: PassInput) -> Outcome:
     monitoring = await reconcile_monitoring(owner, subject.namespace, spec.monitoring, io)
     scaler = io.state.scaler
     report = scaler.reports.get(subject.uid) if scaler is not None else None
+    (address_ref,) = broker_secret_refs(spec)
+    scaling = await reconcile_autoscaling(
+        owner=owner,
+        namespace=subject.namespace,
+        spec=spec,
+        address=resolution.text(address_ref),
+        report=report,
+        io=io,
+    )
     domain = [
         resolution.observation(),
         *stream,
         deployment_observation(RELAY_READY, relay, name=child_name(owner, RELAY)),
         deployment_observation(NOTIFIER_READY, notifier, name=child_name(owner, NOTIFIER)),
         monitoring,
-        *_scaling(spec, report),
+        *scaling,
     ]
     extra = {
         "replicas": notifier.get("status", {}).get("replicas", 0),

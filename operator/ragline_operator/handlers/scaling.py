@@ -22,6 +22,7 @@ from ragline_operator.handlers.common import STATE_KEY, operator_state
 from ragline_operator.handlers.resync import Bodies
 from ragline_operator.k8s.client import KubeClient
 from ragline_operator.models import BackendType
+from ragline_operator.scaling.engine import KEDA_GROUP_VERSION
 from ragline_operator.scaling.lag import KafkaLagReader, LagReader, RedisLagReader
 from ragline_operator.scaling.scaler import Scaler
 
@@ -99,7 +100,12 @@ async def scaler_startup(
 
     if STATE_KEY not in memo:
         raise kopf.TemporaryError("the operator state is not ready yet", delay=1)
-    scaler = Scaler(client=client, reader_for=readers.get)
+
+    async def keda_served(now: float) -> bool:
+        state = operator_state(memo)
+        return await state.discovery.serves(state.kube.client, KEDA_GROUP_VERSION, now=now)
+
+    scaler = Scaler(client=client, reader_for=readers.get, keda_served=keda_served)
     operator_state(memo).scaler = scaler
     memo[READERS_KEY] = readers
     memo[SCALER_TASK_KEY] = asyncio.create_task(scale_forever(scaler, eventstream_bodies))

@@ -40,6 +40,8 @@ PLURALS: Mapping[tuple[str, str], str] = {
     ("apps/v1", "Deployment"): "deployments",
     ("batch/v1", "Job"): "jobs",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitors",
+    ("keda.sh/v1alpha1", "ScaledObject"): "scaledobjects",
+    ("keda.sh/v1alpha1", "TriggerAuthentication"): "triggerauthentications",
     **{(API_VERSION, k.kind): k.plural for k in (TENANTCONFIG, EVENTSTREAM, RAGPIPELINE)},
 }
 

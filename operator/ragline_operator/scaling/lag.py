@@ -8,7 +8,9 @@ nothing (it would start at the end).
 Redis Streams: ``XINFO GROUPS`` lag (entries never delivered to the group) plus its pending entries
 (delivered, not yet acknowledged). When Redis cannot compute the lag (entries were deleted or
 trimmed past the group), the entries after the group's last delivered id are counted instead. A
-missing stream or group is created when asked, else reported; neither crashes the reader.
+missing stream or group is created when asked, else reported; neither crashes the reader. A missing
+Kafka topic is always reported, never created: the reader asks for every topic's metadata rather
+than the one topic's, which a broker with ``auto.create.topics.enable`` would create.
 """
 
 from __future__ import annotations
@@ -141,7 +143,13 @@ class KafkaLagReader:
         return cls(admin=admin, offsets=offsets, uncommitted=uncommitted)
 
     async def _partitions(self, topic: str) -> list[TopicPartition]:
-        (description,) = await self.admin.describe_topics([topic])
+        # Metadata of *all* topics: a metadata request naming the topic would make a broker with
+        # auto.create.topics.enable (the default) create it, with default settings, just because
+        # its lag was read. A missing topic is reported instead (the reconcile pass creates it).
+        described = {t["topic"]: t for t in await self.admin.describe_topics(None)}
+        description = described.get(topic)
+        if description is None:
+            raise LagReadError(f"Kafka topic {topic!r} does not exist")
         if description.get("error_code"):
             raise LagReadError(
                 f"Kafka topic {topic!r} is not available (error {description['error_code']})"

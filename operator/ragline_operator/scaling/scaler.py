@@ -4,7 +4,9 @@ It is the only writer of its consumers' ``replicas`` (through the scale subresou
 field manager; the operator's applies leave ``replicas`` out when autoscaling is set). Each
 EventStream is polled at its ``autoscaling.pollInterval``; the latest report per EventStream is
 kept for the reconcile pass (``ScalingActive``) and written to ``status.lag`` and
-``status.consumers`` at once. A failed lag reading holds the current replicas.
+``status.consumers`` at once. A failed lag reading holds the current replicas. EventStreams whose
+engine is KEDA (asked for, or ``Auto`` with KEDA installed) are skipped: their ScaledObjects own
+those replicas.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ragline_operator.models.base import API_VERSION, format_time, parse_duratio
 from ragline_operator.models.eventstream import AutoscalingSpec, ScalingEngine
 from ragline_operator.resources.eventstream import NOTIFIER_GROUP
 from ragline_operator.scaling import metrics
+from ragline_operator.scaling.engine import effective_engine
 from ragline_operator.scaling.lag import LagReader, LagReadError
 from ragline_operator.scaling.policy import Decision, PolicyConfig, PolicyState, decide
 
@@ -122,6 +125,8 @@ class Scaler:
 
     client: Callable[[], KubeClient]
     reader_for: ReaderFactory
+    # Whether KEDA's API is served (monotonic now → bool); None: never (Auto means Builtin).
+    keda_served: Callable[[float], Awaitable[bool]] | None = None
     policies: dict[tuple[str, str], PolicyState] = field(default_factory=dict)
     last_scaled: dict[tuple[str, str], str] = field(default_factory=dict)
     next_poll: dict[str, float] = field(default_factory=dict)
@@ -135,7 +140,12 @@ class Scaler:
             uid = str(body["metadata"]["uid"])
             live.add(uid)
             spec = EventStreamSpec.model_validate(body.get("spec") or {})
-            if spec.autoscaling is None or spec.autoscaling.engine is ScalingEngine.KEDA:
+            if spec.autoscaling is None:
+                continue
+            if await self._engine(spec.autoscaling.engine, now=now) is not ScalingEngine.BUILTIN:
+                # KEDA's ScaledObjects (or nobody, KEDA missing) own these replicas: no report
+                # of ours may claim otherwise.
+                self.reports.pop(uid, None)
                 continue
             if self.next_poll.get(uid, 0.0) > now:
                 continue
@@ -150,6 +160,19 @@ class Scaler:
             for key in [k for k in self.policies if k[0] == gone]:
                 self.policies.pop(key, None)
         return polled
+
+    async def _engine(self, requested: ScalingEngine, *, now: float) -> ScalingEngine | None:
+        if requested is ScalingEngine.BUILTIN:
+            return requested
+        served = False
+        if self.keda_served is not None:
+            try:
+                served = await self.keda_served(now)
+            except ApiError as exc:
+                # Unknown: neither scale (KEDA may be scaling) nor crash the loop; next tick.
+                log.warning("cannot tell whether KEDA is installed: %s", exc)
+                return None
+        return effective_engine(requested, keda_served=served)
 
     async def _reader(self, namespace: str, spec: EventStreamSpec) -> tuple[LagReader, str]:
         backend = spec.backend

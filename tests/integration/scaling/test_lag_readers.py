@@ -121,11 +121,28 @@ async def test_kafka_lag_per_partition_with_committed_and_uncommitted_partitions
         reading = await latest.read(stream=topic, group="billing")
         assert {n: p.lag for n, p in reading.partitions.items()} == {"0": 3, "1": 0, "2": 0}
 
-        with pytest.raises(LagReadError, match="not available"):
-            await earliest.read(stream=f"absent-{uuid.uuid4().hex}", group="billing")
     finally:
         await earliest.close()
         await latest.close()
+
+
+async def test_kafka_missing_topic_is_reported_and_not_created(kafka_bootstrap: str) -> None:
+    # The test broker runs with auto.create.topics.enable=true, like Kafka's default: a metadata
+    # request naming the topic would create it.
+    topic = f"absent-{uuid.uuid4().hex}"
+    reader = await KafkaLagReader.connect(kafka_bootstrap)
+    try:
+        for _ in range(2):  # a second read must not find a topic the first one created
+            with pytest.raises(LagReadError, match="does not exist"):
+                await reader.read(stream=topic, group="billing")
+    finally:
+        await reader.close()
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        assert topic not in await admin.list_topics()
+    finally:
+        await admin.close()
 
 
 async def test_kafka_unreachable_is_a_read_error() -> None:
