@@ -20,7 +20,9 @@ from ragline_dev.chart import chart_documents
 from ragline_dev.paths import REPO_ROOT
 from ragline_llm.app import openapi_document as llm_openapi_document
 from ragline_llm.tools.events import event_schema as chat_tool_event_schema
+from ragline_notifier.app import openapi_document as notifier_openapi_document
 from ragline_operator.rbac import operator_manifests
+from ragline_relay.app import openapi_document as relay_openapi_document
 
 Documents = dict[str, str]
 
@@ -56,6 +58,16 @@ def llm_contracts() -> Documents:
     }
 
 
+def relay_openapi() -> Documents:
+    """The relay's OpenAPI document: probes, metrics and the dead-letter admin."""
+    return {"contracts/openapi/relay.json": dump_json(relay_openapi_document())}
+
+
+def notifier_openapi() -> Documents:
+    """The notifier's OpenAPI document: the SSE streams, the WebSocket handshake, probes."""
+    return {"contracts/openapi/notifier.json": dump_json(notifier_openapi_document())}
+
+
 # Later pieces (OpenAPI, event schemas, CRDs, values schema) add their generator here.
 GENERATORS: list[Callable[[], Documents]] = [
     tenant_registry_schema,
@@ -63,6 +75,8 @@ GENERATORS: list[Callable[[], Documents]] = [
     api_openapi,
     event_schemas,
     llm_contracts,
+    relay_openapi,
+    notifier_openapi,
     chart_documents,
 ]
 

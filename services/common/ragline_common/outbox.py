@@ -6,6 +6,8 @@ Columns: ``id`` (the event id, also the CloudEvent ``id``), ``aggregatetype``, `
 CloudEvent, JSON), ``tenant_id``, ``created_at``; the relay's bookkeeping is ``published_at``
 (NULL while pending) and ``attempts``. An insert fires ``NOTIFY ragline_outbox`` (once per
 statement), delivered when the transaction commits, so the relay wakes at once instead of polling.
+Published rows are deleted by the relay once older than its retention
+(``RAGLINE_RELAY_OUTBOX_RETENTION_SECONDS``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     # The relay scans pending rows oldest first; published rows drop out of this index.
     Index("outbox_pending_idx", "created_at", postgresql_where=text("published_at IS NULL")),
+    # The relay's retention purge finds the oldest published rows here; pending rows stay out, so
+    # inserts never touch it. Created by the API's migration 0003 (the outbox is the API's table).
+    Index(
+        "outbox_published_idx", "published_at", postgresql_where=text("published_at IS NOT NULL")
+    ),
 )
 
 

@@ -16,6 +16,10 @@ import math
 from collections.abc import Iterable
 
 import jwt
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security import APIKeyQuery
+from fastapi.security.base import SecurityBase
+from starlette.requests import Request
 
 from ragline_common.auth import Principal, bearer_token
 from ragline_common.errors import (
@@ -37,6 +41,29 @@ NOTIFICATIONS_CHANNEL = "notifications"
 CHANNEL_PREFIXES = {ORDERS_CHANNEL: "order.", NOTIFICATIONS_CHANNEL: ""}
 # Every event is checked against a client's filters: keep that bounded.
 MAX_FILTER_VALUES = 100
+
+
+class BearerHeader(SecurityBase):
+    """The ``Authorization: Bearer`` scheme, for the OpenAPI document; hands over the raw header
+    so :func:`token_from` parses it and says what is wrong with it (FastAPI's ``HTTPBearer``
+    would quietly drop a malformed header)."""
+
+    def __init__(self, *, description: str) -> None:
+        self.model = HTTPBearerModel(bearerFormat="JWT", description=description)
+        self.scheme_name = "HTTPBearer"
+
+    async def __call__(self, request: Request) -> str | None:
+        """Return the ``Authorization`` header as sent, if any."""
+        return request.headers.get("authorization")
+
+
+bearer_header = BearerHeader(description="A tenant JWT")
+token_query = APIKeyQuery(
+    name="access_token",
+    scheme_name="AccessTokenQuery",
+    description="The tenant JWT, for clients that cannot set Authorization (EventSource)",
+    auto_error=False,
+)
 
 
 class ConnectionLimitError(RaglineError):

@@ -33,6 +33,7 @@ from ragline_notifier.sse import router as sse_router
 from ragline_notifier.state import NotifierState
 from ragline_notifier.subscriber import EXPIRED, SHUTDOWN, SUSPENDED, UNREGISTERED
 from ragline_notifier.ws import router as ws_router
+from ragline_notifier.ws_openapi import document_websocket
 
 VERSION = "0.1.0"
 log = get_logger(__name__)
@@ -190,6 +191,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    document_websocket(app)
     app.include_router(sse_router)
     app.include_router(ws_router)
     app.include_router(

@@ -18,7 +18,7 @@ import contextlib
 import json
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Security
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -27,9 +27,11 @@ from ragline_notifier.access import (
     NOTIFICATIONS_CHANNEL,
     ORDERS_CHANNEL,
     authenticate,
+    bearer_header,
     interest_for,
     open_session,
     token_from,
+    token_query,
 )
 from ragline_notifier.events import StreamEvent
 from ragline_notifier.session import ClientGoneError, Session
@@ -38,9 +40,28 @@ from ragline_notifier.state import NotifierState
 from ragline_notifier.subscriber import Closing
 
 MEDIA_TYPE = "text/event-stream"
+_STREAM_DESCRIPTION = """An event stream, one message per event, until the client leaves or the \
+server ends it:
+
+- an event: `id:` its stream position, `event:` its type, `data:` the CloudEvent (JSON, schemas \
+in `contracts/events/`);
+- a heartbeat: the comment `: heartbeat` and `id:` the current position;
+- `event: gap`, `data: {"detail": ...}`: the resume position is older than the stream keeps, \
+events in between are lost;
+- `event: close`, `data: {"reason": ...}`: the server ends the stream (token expired, tenant \
+suspended, slow consumer, restarting); reconnect with `Last-Event-ID` where that makes sense."""
+_STREAM_EXAMPLE = (
+    "id: 1732263000000-0\n"
+    "event: order.created\n"
+    'data: {"specversion":"1.0","id":"...","type":"order.created","tenantid":"acme",...}\n\n'
+    ": heartbeat\nid: 1732263000000-0\n\n"
+)
 _SSE_RESPONSES = {
-    200: {"description": "An event stream", "content": {MEDIA_TYPE: {}}},
-    **problem_responses(400, 401, 403, 404, 429, 503),
+    200: {
+        "description": _STREAM_DESCRIPTION,
+        "content": {MEDIA_TYPE: {"schema": {"type": "string"}, "example": _STREAM_EXAMPLE}},
+    },
+    **problem_responses(400, 401, 403, 404, 422, 429, 503),
 }
 
 
@@ -126,14 +147,15 @@ TypeFilter = Annotated[
     Query(alias="type", description="event types (or prefixes: order.created); repeat or commas"),
 ]
 OrderFilter = Annotated[list[str] | None, Query(description="order ids; repeat or commas")]
-TokenQuery = Annotated[
-    str | None, Query(description="the JWT, for clients that cannot set Authorization")
-]
+AuthHeader = Annotated[str | None, Security(bearer_header)]
+TokenQuery = Annotated[str | None, Security(token_query)]
 ResumeQuery = Annotated[
     str | None, Query(alias="lastEventId", description="resume after this position")
 ]
-AuthHeader = Annotated[str | None, Header()]
-LastEventIdHeader = Annotated[str | None, Header(alias="Last-Event-ID")]
+LastEventIdHeader = Annotated[
+    str | None,
+    Header(alias="Last-Event-ID", description="resume after this position (sent by EventSource)"),
+]
 
 router = APIRouter(tags=["streams"])
 
@@ -169,8 +191,8 @@ async def _stream(
 )
 async def stream_orders(
     state: StateDep,
-    authorization: AuthHeader = None,
-    access_token: TokenQuery = None,
+    authorization: AuthHeader,
+    access_token: TokenQuery,
     last_event_id: LastEventIdHeader = None,
     resume: ResumeQuery = None,
     types: TypeFilter = None,
@@ -196,8 +218,8 @@ async def stream_orders(
 )
 async def stream_notifications(
     state: StateDep,
-    authorization: AuthHeader = None,
-    access_token: TokenQuery = None,
+    authorization: AuthHeader,
+    access_token: TokenQuery,
     last_event_id: LastEventIdHeader = None,
     resume: ResumeQuery = None,
     types: TypeFilter = None,

@@ -37,6 +37,7 @@ from ragline_notifier.subscriber import Closing
 
 # WebSocket close codes 4000-4999 are the application's; these mirror HTTP statuses.
 REFUSAL_CODES = {400: 4400, 401: 4001, 403: 4003, 404: 4404, 429: 4029, 503: 1013}
+UNEXPECTED_CODE = 1011  # RFC 6455: the server met an unexpected condition
 # What writing to a WebSocket whose client left raises.
 _GONE = (WebSocketDisconnect, OSError, RuntimeError)
 # RFC 6455 caps a close reason at 123 bytes.
@@ -121,7 +122,7 @@ async def websocket_stream(
             resume=resume,
         )
     except RaglineError as exc:
-        code = REFUSAL_CODES.get(exc.status, 1011)
+        code = REFUSAL_CODES.get(exc.status, UNEXPECTED_CODE)
         with contextlib.suppress(*_GONE):
             await websocket.close(code=code, reason=_reason(exc.detail))
         return

@@ -32,8 +32,8 @@ from ragline_relay.state import RelayState
 VERSION = "0.1.0"
 # How long a stopping relay lets its batches in flight finish before cancelling them.
 STOP_GRACE_SECONDS = 5.0
-# The loops' connections, plus admin requests and the statistics query.
-EXTRA_CONNECTIONS = 3
+# The loops' connections, plus admin requests, the statistics query and the outbox purge.
+EXTRA_CONNECTIONS = 4
 log = get_logger(__name__)
 
 

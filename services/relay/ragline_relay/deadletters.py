@@ -137,7 +137,7 @@ router = APIRouter(prefix="/v1/admin/dead-letters", tags=["dead letters"])
 @router.get(
     "",
     summary="List the tenant's dead letters",
-    responses=problem_responses(400, 401, 403),
+    responses=problem_responses(400, 401, 403, 422),
 )
 async def list_dead_letters(
     state: StateDep,
@@ -155,7 +155,9 @@ async def list_dead_letters(
 
 
 @router.get(
-    "/{event_id}", summary="Show one dead letter", responses=problem_responses(401, 403, 404)
+    "/{event_id}",
+    summary="Show one dead letter",
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def get_dead_letter(
     state: StateDep, admin: AdminDep, event_id: uuid.UUID
@@ -172,7 +174,7 @@ async def get_dead_letter(
     "/{event_id}/replay",
     status_code=202,
     summary="Put a dead letter back into the outbox",
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def replay_dead_letter(state: StateDep, admin: AdminDep, event_id: uuid.UUID) -> ReplayPublic:
     """Move the dead letter back into the outbox; the relays publish it again."""
@@ -190,7 +192,7 @@ async def replay_dead_letter(state: StateDep, admin: AdminDep, event_id: uuid.UU
     "/{event_id}",
     status_code=204,
     summary="Discard a dead letter for good",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def discard_dead_letter(state: StateDep, admin: AdminDep, event_id: uuid.UUID) -> Response:
     """Delete the dead letter; the event is never published."""

@@ -32,6 +32,7 @@ class RelayMetrics:
     dead_lettered: Counter
     blocked: Counter
     batch_duration: Histogram
+    purged: Counter
 
     @classmethod
     def create(cls) -> RelayMetrics:
@@ -86,6 +87,11 @@ class RelayMetrics:
                 _name("batch_duration", "seconds"),
                 "Claim, publish and mark of one batch",
                 buckets=BATCH_BUCKETS_SECONDS,
+                registry=registry,
+            ),
+            purged=Counter(
+                _name("outbox_purged", "rows"),
+                "Published outbox rows deleted after their retention",
                 registry=registry,
             ),
         )

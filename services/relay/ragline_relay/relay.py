@@ -40,6 +40,7 @@ from ragline_relay.claims import (
 from ragline_relay.messages import Message, OutboxRow, to_message
 from ragline_relay.metrics import RelayMetrics
 from ragline_relay.publishers.base import BrokerError, HeldBackError, Publisher
+from ragline_relay.retention import OutboxPurger
 from ragline_relay.settings import RelaySettings
 from ragline_relay.wakeup import Doorbell, NotifyListener
 
@@ -87,16 +88,25 @@ class Relay:
         self.listener = NotifyListener(
             dsn=dsn, doorbell=self.doorbell, backoff_cap_seconds=settings.broker_backoff_max_seconds
         )
+        self.purger = OutboxPurger(
+            pool=pool,
+            metrics=metrics,
+            retention_seconds=settings.outbox_retention_seconds,
+            batch_size=settings.outbox_purge_batch_size,
+            interval_seconds=settings.outbox_purge_interval_seconds,
+        )
         self._stopping = False
         self.published_total = 0
         self._last_published = 0
         self._last_stats_at = time.monotonic()
 
     async def run(self) -> None:
-        """Run the loops (and the listener and statistics) until cancelled or stopped."""
+        """Run the loops (and the listener, statistics and purge) until cancelled or stopped."""
         helpers = [asyncio.create_task(self._stats_loop(), name="relay-stats")]
         if self._settings.listen_notify:
             helpers.append(asyncio.create_task(self.listener.run(), name="relay-listen"))
+        if self._settings.outbox_retention_seconds > 0:
+            helpers.append(asyncio.create_task(self.purger.run(), name="relay-purge"))
         try:
             await asyncio.gather(*(self._worker() for _ in range(self._settings.workers)))
         finally:

@@ -18,6 +18,10 @@ Backend = Literal["redis", "kafka"]
 
 # Kafka's own default for a producer request; a topic's max.message.bytes is usually the same.
 DEFAULT_KAFKA_MAX_REQUEST_BYTES = 1_048_576
+# A published outbox row is only a receipt: the event lives on in the stream and the order in its
+# table. A day keeps the receipts of the last day's incidents (when was this event published?)
+# while bounding the API's hot table to one day of traffic, not every order ever placed.
+DEFAULT_OUTBOX_RETENTION_SECONDS = 86_400
 
 
 class RelaySettings(ServiceSettings, TenantAuthSettings):
@@ -80,6 +84,20 @@ class RelaySettings(ServiceSettings, TenantAuthSettings):
     )
     stats_interval_seconds: float = Field(
         default=5.0, gt=0, description="how often pending rows, their age and dead letters are read"
+    )
+    outbox_retention_seconds: float = Field(
+        default=DEFAULT_OUTBOX_RETENTION_SECONDS,
+        ge=0,
+        description="published outbox rows older than this are deleted; 0 keeps them for ever",
+    )
+    outbox_purge_interval_seconds: float = Field(
+        default=60.0, gt=0, le=86_400, description="how often the published rows are purged"
+    )
+    outbox_purge_batch_size: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="rows deleted per statement: short transactions, short locks",
     )
     migrate: bool = Field(
         default=True, description="bring the relay's own tables up to date at start-up"

@@ -307,3 +307,20 @@ async def _answers(client: httpx.AsyncClient, path: str) -> bool:
         return (await client.get(path)).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+async def test_sse_takes_the_token_from_the_query_unless_a_header_is_sent(
+    pipeline: Pipeline,
+) -> None:
+    notifier = await pipeline.notifier().started()
+    token = pipeline.tenants.token("acme")
+    query = {"access_token": token}
+    async with httpx.AsyncClient(base_url=notifier.url, timeout=10.0) as client:
+        async with client.stream("GET", "/v1/stream/orders", params=query) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+        # A header that is there but not a bearer token is refused, not skipped for the query.
+        for headers, params in (({"Authorization": f"Basic {token}"}, query), ({}, {})):
+            refused = await client.get("/v1/stream/orders", headers=headers, params=params)
+            assert refused.status_code == 401
+            assert refused.headers["content-type"] == "application/problem+json"
