@@ -10,13 +10,18 @@ for a fixed time with a fixed number of connections:
 - ``products_get_rps`` / ``products_get_p95_ms``: a cached product (JWT, rate limit, cache hit);
 - ``ratio_vs_bare``: products_get_rps / bare_rps;
 - ``orders_post_per_s`` / ``orders_post_p95_ms``: orders, each with a new Idempotency-Key, its
-  outbox row and stored response committed in one transaction.
+  outbox row and stored response committed in one transaction;
+- ``*_cpu_us``: CPU time the server process spent per request while measured (user + system,
+  from ``/proc``), and ``cpu_ratio_vs_bare`` = bare_cpu_us / products_get_cpu_us. The machine is
+  shared, so rates move with whatever else runs; CPU per request moves far less, which makes it
+  the figure to compare two versions by (PostgreSQL's and Valkey's own CPU is not in it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import sys
 import tempfile
@@ -71,6 +76,7 @@ class Load:
     latencies: list[float] = field(default_factory=list)
     failures: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
+    server_cpu_seconds: float = float("nan")
 
     def rate(self, seconds: float) -> float:
         return len(self.latencies) / seconds
@@ -78,6 +84,16 @@ class Load:
     def p95_ms(self) -> float:
         ordered = sorted(self.latencies)
         return ordered[int(len(ordered) * 0.95)] * 1000 if ordered else float("nan")
+
+    def cpu_us(self) -> float:
+        """Server CPU per measured request, in microseconds."""
+        return self.server_cpu_seconds / len(self.latencies) * 1e6 if self.latencies else math.nan
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return the user + system CPU time ``pid`` has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _read_response(reader: asyncio.StreamReader) -> int:
@@ -110,17 +126,25 @@ async def _connection(
         await writer.wait_closed()
 
 
-async def drive(port: int, request: Callable[[], bytes]) -> Load:
+async def _server_cpu(pid: int, *, measure_from: float, until: float, load: Load) -> None:
+    await asyncio.sleep(measure_from - time.perf_counter())
+    before = cpu_seconds(pid)
+    await asyncio.sleep(until - time.perf_counter())
+    load.server_cpu_seconds = cpu_seconds(pid) - before
+
+
+async def drive(port: int, request: Callable[[], bytes], *, pid: int) -> Load:
     """Run ``CONNECTIONS`` keep-alive connections for warm-up plus ``MEASURE_S`` seconds."""
     load = Load()
     start = time.perf_counter()
     measure_from = start + WARMUP_S
     until = measure_from + MEASURE_S
     await asyncio.gather(
+        _server_cpu(pid, measure_from=measure_from, until=until, load=load),
         *(
             _connection(port, request, until=until, measure_from=measure_from, load=load)
             for _ in range(CONNECTIONS)
-        )
+        ),
     )
     return load
 
@@ -141,14 +165,14 @@ def order_request(token: str, product_id: str) -> Callable[[], bytes]:
 
 
 @contextmanager
-def server(argv: list[str], *, env: dict[str, str], log: Path, port: int) -> Iterator[None]:
-    """Run a server process until the block ends; wait for its port first."""
+def server(argv: list[str], *, env: dict[str, str], log: Path, port: int) -> Iterator[int]:
+    """Run a server process until the block ends; wait for its port first; yield its pid."""
     proc = procs.spawn(argv, log=log, env={**os.environ, **env}, cwd=REPO_ROOT)
     try:
         procs.wait_until(
             lambda: procs.port_open(port), what=argv[2], timeout=START_TIMEOUT_S, proc=proc, log=log
         )
-        yield
+        yield proc.pid
     finally:
         procs.stop(proc.pid)
 
@@ -176,20 +200,20 @@ def run() -> dict[str, float]:
             bare_argv = [sys.executable, "-m", "uvicorn", "bench.api:bare_app", "--factory"]
             bare_argv += ["--host", HOST, "--port", str(bare_port), "--no-access-log"]
             bare_argv += ["--log-level", "warning"]
-            with server(bare_argv, env={}, log=root / "bare.log", port=bare_port):
-                bare = asyncio.run(drive(bare_port, get_request("/ping")))
+            with server(bare_argv, env={}, log=root / "bare.log", port=bare_port) as pid:
+                bare = asyncio.run(drive(bare_port, get_request("/ping"), pid=pid))
             api_argv = [sys.executable, "-m", "ragline_api", "serve"]
             api_argv += ["--host", HOST, "--port", str(api_port)]
-            with server(api_argv, env=env, log=root / "api.log", port=api_port):
+            with server(api_argv, env=env, log=root / "api.log", port=api_port) as pid:
                 base = f"http://{HOST}:{api_port}"
                 headers = {"Authorization": f"Bearer {staff}"}
                 product = httpx.post(f"{base}/v1/products", json=DEMO_MENU[0], headers=headers)
                 product.raise_for_status()
                 product_id = product.json()["id"]
                 reads = asyncio.run(
-                    drive(api_port, get_request(f"/v1/products/{product_id}", staff))
+                    drive(api_port, get_request(f"/v1/products/{product_id}", staff), pid=pid)
                 )
-                orders = asyncio.run(drive(api_port, order_request(staff, product_id)))
+                orders = asyncio.run(drive(api_port, order_request(staff, product_id), pid=pid))
     if reads.failures or orders.failures or bare.failures:
         raise RuntimeError(
             f"failed requests: bare {bare.statuses}, reads {reads.statuses}, "
@@ -204,6 +228,10 @@ def run() -> dict[str, float]:
         "ratio_vs_bare": round(products_rps / bare_rps, 3),
         "orders_post_per_s": round(orders.rate(MEASURE_S), 1),
         "orders_post_p95_ms": round(orders.p95_ms(), 2),
+        "bare_cpu_us": round(bare.cpu_us(), 1),
+        "products_get_cpu_us": round(reads.cpu_us(), 1),
+        "cpu_ratio_vs_bare": round(bare.cpu_us() / reads.cpu_us(), 3),
+        "orders_post_cpu_us": round(orders.cpu_us(), 1),
     }
 
 

@@ -3,6 +3,8 @@ lifespan, so building the app (for OpenAPI, tests) touches nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,8 +15,11 @@ from sqlalchemy import text
 
 from ragline_api import __doc__ as api_doc
 from ragline_api.metrics import ApiMetrics
+from ragline_api.orders import idempotency
 from ragline_api.orders.endpoints import router as orders_router
+from ragline_api.products.endpoints import read_route
 from ragline_api.products.endpoints import router as products_router
+from ragline_api.products.fast_read import CachedProductReads
 from ragline_api.settings import ApiSettings
 from ragline_api.state import ApiState
 from ragline_common.auth import TokenVerifier
@@ -101,10 +106,24 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = await build_state(settings, metrics)
         app.state.api = state
+        purge = asyncio.create_task(
+            idempotency.purge_loop(
+                state.engine,
+                ttl=state.idempotency_ttl,
+                interval_seconds=settings.idempotency_purge_interval_seconds,
+                batch_size=settings.idempotency_purge_batch_size,
+                max_batches=settings.idempotency_purge_max_batches,
+                purged=metrics.idempotency_keys_purged,
+            ),
+            name="idempotency-purge",
+        )
         log.info("api started", registry_loaded=state.registry.loaded)
         try:
             yield
         finally:
+            purge.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purge
             del app.state.api
             await state.redis.aclose()
             await state.engine.dispose()
@@ -122,7 +141,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         health_router(checks=lambda: _readiness(app), registry=lambda: metrics.registry)
     )
     # Added last = outermost: the request context wraps the body limit, so a 413 is logged,
-    # counted and carries the correlation id like any other answer.
+    # counted and carries the correlation id like any other answer; both wrap the fast product
+    # read, which answers only plain successes and passes everything else to the routes.
+    app.add_middleware(CachedProductReads, route=read_route())
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics.http, access_log=settings.access_log

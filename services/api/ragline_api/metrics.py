@@ -22,6 +22,7 @@ class ApiMetrics:
     idempotent_replays: Counter
     rate_limited: Counter
     outbox_events: Counter
+    idempotency_keys_purged: Counter
 
     @classmethod
     def create(cls) -> ApiMetrics:
@@ -50,6 +51,11 @@ class ApiMetrics:
                 metric_name(SUBSYSTEM, "outbox_events_written"),
                 "Events written to the outbox, by event type",
                 ["type"],
+                registry=registry,
+            ),
+            idempotency_keys_purged=Counter(
+                metric_name(SUBSYSTEM, "idempotency_keys_purged"),
+                "Expired idempotency keys deleted by the purge",
                 registry=registry,
             ),
         )

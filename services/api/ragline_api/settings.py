@@ -39,3 +39,20 @@ class ApiSettings(ServiceSettings, TenantAuthSettings):
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024)
     rate_limit_enabled: bool = Field(default=True, description="per-tenant limits from registry")
     event_source: str = Field(default="/ragline/api", description="CloudEvents `source`")
+    idempotency_ttl_seconds: int = Field(
+        default=24 * 3600,
+        ge=60,
+        description=(
+            "how long an Idempotency-Key is remembered; an older key counts as new, and expired "
+            "keys are purged"
+        ),
+    )
+    idempotency_purge_interval_seconds: float = Field(
+        default=300, gt=0, description="pause between two purges of expired idempotency keys"
+    )
+    idempotency_purge_batch_size: int = Field(
+        default=1000, ge=1, le=100_000, description="expired keys deleted per purge transaction"
+    )
+    idempotency_purge_max_batches: int = Field(
+        default=100, ge=1, description="batches one purge deletes at most before pausing"
+    )

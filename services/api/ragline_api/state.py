@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -32,3 +33,8 @@ class ApiState:
     def db_role(self) -> str | None:
         """The role transactions switch to, or None to stay the DSN's user."""
         return self.settings.db_role or None
+
+    @property
+    def idempotency_ttl(self) -> timedelta:
+        """How long an ``Idempotency-Key`` is remembered."""
+        return timedelta(seconds=self.settings.idempotency_ttl_seconds)

@@ -51,6 +51,7 @@ async def create_order(
         principal=principal,
         body=body,
         idempotency_key=idempotency_key,
+        idempotency_ttl=state.idempotency_ttl,
         source=state.settings.event_source,
     )
     if replayed:

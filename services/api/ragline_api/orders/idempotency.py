@@ -1,35 +1,71 @@
 """``Idempotency-Key``: the same request twice gets the same answer, and only one order.
 
-The key is claimed with ``INSERT … ON CONFLICT DO NOTHING`` in the order's own transaction, and
-the response is stored by the statement that writes the order (see the orders repository). A
-concurrent duplicate blocks on the unique index until the first transaction ends: if it
-committed, the duplicate finds the stored response and replays it; if it rolled back, the
-duplicate's insert succeeds and it does the work itself. So the key, the order, its outbox row
-and the stored response commit together or not at all.
+The key is claimed with ``INSERT … ON CONFLICT`` in the order's own transaction (the same
+statement also reads the products to price, see the orders repository), and the response is stored
+by the statement that writes the order. A concurrent duplicate blocks on the unique index until the
+first transaction ends: if it committed, the duplicate finds the stored response and replays it; if
+it rolled back, the duplicate's insert succeeds and it does the work itself. So the key, the order,
+its outbox row and the stored response commit together or not at all.
 
 Keys are scoped to the tenant; the fingerprint covers the user and the request body, so the same
 key with another body (or from another user) is refused with a 422 naming the header.
+
+Keys expire ``RAGLINE_API_IDEMPOTENCY_TTL_SECONDS`` after they were claimed (default 24 hours, as
+Stripe does): an expired key is claimed anew by the next request that sends it (the conflict turns
+into an update of the old row, under the same row lock), so it places a new order. Expired rows are
+deleted by :func:`purge_loop`, which the API runs in the background: batches of the oldest expired
+keys (the ``idempotency_keys_created_idx`` index), each in its own short transaction, skipping rows
+a claim holds locked, so replicas purging at the same time never wait for one another.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 
+from prometheus_client import Counter
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ragline_common.db import TenantSession
 from ragline_common.errors import ConflictError, FieldProblem, UnprocessableError
+from ragline_common.logs import get_logger
+
+log = get_logger(__name__)
 
 HEADER = "Idempotency-Key"
-_CLAIM = text(
-    "INSERT INTO idempotency_keys (tenant_id, key, request_hash, created_at) "
-    "VALUES (:tenant_id, :key, :hash, now()) ON CONFLICT DO NOTHING RETURNING key"
-)
+# A CTE for a statement that claims the key (it yields a row when the key is ours): a new key is
+# inserted; an expired one is taken over as if new; a live one yields nothing (after waiting for
+# the transaction that holds it, if any). ``:ttl`` is an interval (a ``timedelta``).
+CLAIM_CTE = """
+claim AS (
+  INSERT INTO idempotency_keys AS k (tenant_id, key, request_hash, created_at)
+  VALUES (:tenant_id, :key, :hash, now())
+  ON CONFLICT (tenant_id, key) DO UPDATE
+    SET request_hash = EXCLUDED.request_hash, status_code = NULL, response = NULL,
+        created_at = EXCLUDED.created_at
+    WHERE k.created_at < now() - CAST(:ttl AS interval)
+  RETURNING 1
+)"""
 _STORED = text(
     "SELECT request_hash, status_code, response FROM idempotency_keys "
     "WHERE tenant_id = :tenant_id AND key = :key"
 )
+# The oldest expired keys first, as the DSN's user (the table's owner: row-level security does not
+# apply, so one statement purges every tenant). Rows locked by a claim are skipped, not waited for.
+_PURGE = text("""
+WITH expired AS (
+  SELECT tenant_id, key FROM idempotency_keys
+  WHERE created_at < now() - CAST(:ttl AS interval)
+  ORDER BY created_at
+  LIMIT :batch
+  FOR UPDATE SKIP LOCKED
+)
+DELETE FROM idempotency_keys AS k USING expired
+WHERE k.tenant_id = expired.tenant_id AND k.key = expired.key
+""")
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 
 
@@ -46,12 +82,11 @@ def fingerprint(*, user_id: str, body_json: str) -> str:
     return hashlib.sha256(f"{user_id}\n{body_json}".encode()).hexdigest()
 
 
-async def claim(session: TenantSession, *, key: str, request_hash: str) -> StoredResponse | None:
-    """Claim ``key`` for this request; return the stored response if it was answered already."""
-    params = {"tenant_id": session.tenant_id, "key": key, "hash": request_hash}
-    claimed = (await session.execute(_CLAIM, params)).first()
-    if claimed is not None:
-        return None
+async def stored_response(session: TenantSession, *, key: str, request_hash: str) -> StoredResponse:
+    """Return the response stored under ``key``, which this request could not claim.
+
+    Raises 422 if the key was used for another request, 409 if its answer is not stored yet.
+    """
     row = (await session.execute(_STORED, {"tenant_id": session.tenant_id, "key": key})).first()
     if row is None or row.status_code is None or row.response is None:
         # Only committed claims are visible here, and they always carry their response.
@@ -69,3 +104,52 @@ async def claim(session: TenantSession, *, key: str, request_hash: str) -> Store
             ],
         )
     return StoredResponse(status_code=row.status_code, body=row.response)
+
+
+async def purge_expired(engine: AsyncEngine, *, ttl: timedelta, batch_size: int) -> int:
+    """Delete up to ``batch_size`` of the oldest expired keys in one transaction; say how many."""
+    async with engine.begin() as conn:
+        result = await conn.execute(_PURGE, {"ttl": ttl, "batch": batch_size})
+    return result.rowcount
+
+
+async def purge_all_expired(
+    engine: AsyncEngine, *, ttl: timedelta, batch_size: int, max_batches: int
+) -> int:
+    """Purge batch after batch until one comes back short or ``max_batches`` ran; return the total.
+
+    Bounded, so a backlog (a purge that was off for a while) is worked off over several runs
+    instead of keeping one connection busy for minutes.
+    """
+    total = 0
+    for _ in range(max_batches):
+        deleted = await purge_expired(engine, ttl=ttl, batch_size=batch_size)
+        total += deleted
+        if deleted < batch_size:
+            break
+    return total
+
+
+async def purge_loop(
+    engine: AsyncEngine,
+    *,
+    ttl: timedelta,
+    interval_seconds: float,
+    batch_size: int,
+    max_batches: int,
+    purged: Counter | None = None,
+) -> None:
+    """Purge expired keys every ``interval_seconds`` until cancelled; failures are logged."""
+    while True:
+        try:
+            deleted = await purge_all_expired(
+                engine, ttl=ttl, batch_size=batch_size, max_batches=max_batches
+            )
+        except Exception as exc:  # a failed purge must not end the loop
+            log.warning("idempotency key purge failed", error=str(exc))
+        else:
+            if purged is not None:
+                purged.inc(deleted)
+            if deleted:
+                log.info("expired idempotency keys purged", deleted=deleted)
+        await asyncio.sleep(interval_seconds)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, and_, insert, select, text, tuple_, update
 
+from ragline_api.orders.idempotency import CLAIM_CTE
 from ragline_api.tables import orders, outbox
 from ragline_common.db import TenantSession
 from ragline_common.events import OrderStatus
@@ -26,6 +27,42 @@ COLUMNS = [
     orders.c.created_at,
     orders.c.updated_at,
 ]
+
+
+# The claim of the key and the products to price in one round trip (one row even when no product
+# matches, so ``claimed`` is always there). The claim runs whether or not a product matches.
+_CLAIM_AND_FIND_PRODUCTS = text(f"""
+WITH {CLAIM_CTE}
+SELECT (SELECT count(*) FROM claim) AS claimed,
+       p.id, p.sku, p.name, p.price_cents, p.currency, p.available
+FROM (SELECT 1) AS one
+LEFT JOIN products AS p
+  ON p.tenant_id = :tenant_id AND p.id = ANY(CAST(:ids AS uuid[]))
+""")  # noqa: S608 - the f-string inserts a constant CTE, never input
+
+
+async def claim_key_and_find_products(
+    session: TenantSession,
+    *,
+    key: str,
+    request_hash: str,
+    ttl: timedelta,
+    product_ids: Sequence[uuid.UUID],
+) -> tuple[bool, dict[uuid.UUID, Row[Any]]]:
+    """Claim the idempotency key and return whether it is ours, and the products found, by id.
+
+    Unclaimed (a live key, answered before or in flight), the caller replays the stored answer
+    instead of using the products.
+    """
+    params = {
+        "tenant_id": session.tenant_id,
+        "key": key,
+        "hash": request_hash,
+        "ttl": ttl,
+        "ids": list(product_ids),
+    }
+    rows = (await session.execute(_CLAIM_AND_FIND_PRODUCTS, params)).all()
+    return bool(rows[0].claimed), {row.id: row for row in rows if row.id is not None}
 
 
 # The order, its outbox row and the stored idempotent response in one statement (one round trip

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ragline_api.orders import idempotency, repository
@@ -14,7 +14,6 @@ from ragline_api.orders.idempotency import StoredResponse
 from ragline_api.orders.schemas import OrderCreate, OrderLinePublic, OrderPage, OrderPublic
 from ragline_api.orders.transitions import check_transition
 from ragline_api.pagination import decode_cursor, encode_cursor
-from ragline_api.products.repository import products_by_id
 from ragline_api.roles import STAFF_ROLES
 from ragline_common.auth import Principal
 from ragline_common.db import TenantSession
@@ -34,11 +33,11 @@ def _visible_to(principal: Principal) -> str | None:
     return None if principal.has_any(STAFF_ROLES) else principal.user_id
 
 
-async def _price_lines(
-    session: TenantSession, body: OrderCreate
+def _price_lines(
+    body: OrderCreate, found: Mapping[uuid.UUID, Any]
 ) -> tuple[list[OrderLineData], str]:
-    """Price every line from the tenant's products; refuse unknown, unavailable, mixed currency."""
-    found = await products_by_id(session, [line.product_id for line in body.lines])
+    """Price every line from the tenant's products ``found`` (by id); refuse unknown, unavailable
+    and mixed currency."""
     problems: list[FieldProblem] = []
     priced: list[OrderLineData] = []
     currencies: set[str] = set()
@@ -85,20 +84,31 @@ async def create_order(
     principal: Principal,
     body: OrderCreate,
     idempotency_key: str,
+    idempotency_ttl: timedelta,
     source: str,
 ) -> tuple[StoredResponse, bool]:
     """Place an order (or replay the answer to an earlier identical request).
 
     Returns the response and whether it is a replay. The idempotency claim, the order, its
-    ``order.created.v1`` outbox row and the stored response are written in one transaction.
+    ``order.created.v1`` outbox row and the stored response are written in one transaction, in
+    two statements: claim and product lookup, then the writes.
     """
     request_hash = idempotency.fingerprint(
         user_id=principal.user_id, body_json=body.model_dump_json()
     )
-    stored = await idempotency.claim(session, key=idempotency_key, request_hash=request_hash)
-    if stored is not None:
+    claimed, found = await repository.claim_key_and_find_products(
+        session,
+        key=idempotency_key,
+        request_hash=request_hash,
+        ttl=idempotency_ttl,
+        product_ids=[line.product_id for line in body.lines],
+    )
+    if not claimed:
+        stored = await idempotency.stored_response(
+            session, key=idempotency_key, request_hash=request_hash
+        )
         return stored, True
-    lines, currency = await _price_lines(session, body)
+    lines, currency = _price_lines(body, found)
     now = datetime.now(UTC)
     order_id = uuid.uuid4()
     total = sum(line.line_total_cents for line in lines)

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, Row, and_, any_, bindparam, delete, func, select, tuple_, update
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import Row, and_, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from ragline_api.tables import products
@@ -29,13 +28,6 @@ COLUMNS = [
     products.c.created_at,
     products.c.updated_at,
 ]
-
-
-# Built once: the order path looks products up on every order.
-_BY_IDS = select(*COLUMNS).where(
-    products.c.tenant_id == bindparam("tenant_id"),
-    products.c.id == any_(bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))),
-)
 
 
 @dataclass(frozen=True)
@@ -127,11 +119,3 @@ async def delete_product(session: TenantSession, product_id: uuid.UUID) -> bool:
         .returning(products.c.id)
     )
     return (await session.execute(statement)).first() is not None
-
-
-async def products_by_id(
-    session: TenantSession, product_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, Row[Any]]:
-    """Return the tenant's products among ``product_ids``, by id."""
-    params = {"tenant_id": session.tenant_id, "ids": list(product_ids)}
-    return {row.id: row for row in (await session.execute(_BY_IDS, params)).all()}

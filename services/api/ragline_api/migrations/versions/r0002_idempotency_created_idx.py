@@ -1,0 +1,46 @@
+"""The index on the creation time of idempotency keys, which the retention purge reads.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-22
+
+Idempotency keys expire (``RAGLINE_API_IDEMPOTENCY_TTL_SECONDS``); the API's purge deletes the
+oldest expired ones in batches, and "oldest keys before the cut-off" is a short range scan of this
+index instead of a scan of the whole table.
+
+The index is built ``CONCURRENTLY`` outside a transaction, so a table holding every key ever sent
+keeps taking orders while it is built. A build that failed half-way leaves an invalid index of that
+name, which is dropped and built again.
+"""
+
+from __future__ import annotations
+
+from alembic import op
+from sqlalchemy import text
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+INDEX = "idempotency_keys_created_idx"
+INDEX_VALID = text(
+    "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(:name)"
+).bindparams(name=INDEX)
+
+
+def upgrade() -> None:
+    """Build the index (a valid one of that name is kept)."""
+    bind = op.get_bind()
+    with op.get_context().autocommit_block():
+        if bind.execute(INDEX_VALID).scalar() is False:
+            op.execute(f"DROP INDEX CONCURRENTLY {INDEX}")
+        op.execute(
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX} ON idempotency_keys (created_at)"
+        )
+
+
+def downgrade() -> None:
+    """Drop the index (the purge then scans the whole table)."""
+    with op.get_context().autocommit_block():
+        op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}")
