@@ -59,6 +59,7 @@ def knowledge_store(
             lists=settings.index_lists,
         ),
         metrics=metrics,
+        db_role=settings.db_role or None,
     )
 
 
@@ -93,7 +94,7 @@ async def build_state(settings: LlmSettings, metrics: LlmMetrics) -> LlmState:
             metrics=metrics,
             deadline_seconds=settings.request_deadline_seconds,
         ),
-        ledger=TokenLedger(engine, metrics=metrics),
+        ledger=TokenLedger(engine, metrics=metrics, db_role=settings.db_role or None),
         tools=ToolRunner(store=store, http=http, settings=settings, metrics=metrics),
         store=store,
         settings=settings,

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ragline_common.errors import NotFoundError
-from ragline_llm.db import autocommit
+from ragline_llm.db import APP_ROLE, tenant_scope
 from ragline_llm.errors import BudgetExhaustedError
 from ragline_llm.metrics import LlmMetrics
 
@@ -30,15 +30,18 @@ def seconds_until_midnight(now: datetime) -> int:
 
 
 class TokenLedger:
-    """Reads and adds to the token counters (one autocommit statement per call)."""
+    """Reads and adds to the token counters (one statement per call, in the tenant's scope)."""
 
-    def __init__(self, engine: AsyncEngine, *, metrics: LlmMetrics) -> None:
-        self.engine = autocommit(engine)
+    def __init__(
+        self, engine: AsyncEngine, *, metrics: LlmMetrics, db_role: str | None = APP_ROLE
+    ) -> None:
+        self.engine = engine
         self.metrics = metrics
+        self.db_role = db_role
 
     async def used_today(self, tenant_id: str, *, today: date) -> int:
         """Tokens the tenant spent on ``today`` (UTC)."""
-        async with self.engine.connect() as conn:
+        async with tenant_scope(self.engine, tenant_id=tenant_id, role=self.db_role) as conn:
             used = (await conn.execute(_USED, {"t": tenant_id, "d": today})).scalar()
         return int(used or 0)
 
@@ -59,7 +62,7 @@ class TokenLedger:
         Another user's conversation is not found (404); a spent day is 429.
         """
         params = {"t": tenant_id, "c": conversation_id, "u": user_id, "d": now.date()}
-        async with self.engine.connect() as conn:
+        async with tenant_scope(self.engine, tenant_id=tenant_id, role=self.db_role) as conn:
             row = (await conn.execute(_ADMIT, params)).one()
         if row.owner != user_id:
             raise NotFoundError("no such conversation")
@@ -85,7 +88,7 @@ class TokenLedger:
             "p": prompt_tokens,
             "k": completion_tokens,
         }
-        async with self.engine.connect() as conn:
+        async with tenant_scope(self.engine, tenant_id=tenant_id, role=self.db_role) as conn:
             await conn.execute(_SPEND, params)
 
 

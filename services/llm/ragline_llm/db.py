@@ -1,16 +1,33 @@
-"""The service's engine: pooled asyncpg connections with the HNSW search settings built in.
+"""The service's engine, and the two kinds of transaction its tables allow.
 
 ``hnsw.ef_search`` and ``hnsw.iterative_scan`` travel in the connection's startup packet, so a
-search needs no ``SET`` (and no transaction around it): one round trip. Single-statement work
-uses :func:`autocommit`, which skips the ``BEGIN``/``ROLLBACK`` round trips SQLAlchemy would
-otherwise add — on the chat path that is most of the database time.
+search needs no ``SET`` of its own.
+
+Every tenant table is under row-level security (migration ``llm0002``): a row is visible only in
+a transaction that names its tenant. Request work runs in :func:`tenant_scope`, which switches to
+the application role and sets ``app.tenant_id`` (both transaction-local, in one statement), so a
+query that forgot its tenant filter still sees one tenant's rows. Work that spans tenants on
+purpose (the index sync, the source ingestion) runs as the tables' owner and calls
+:func:`all_tenants` first; without it the owner sees no rows at all.
 """
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from ragline_common.db import async_dsn
+
+APP_ROLE = "ragline_app"
+# ``role`` is the GUC behind SET ROLE: one round trip sets both, for this transaction only.
+_SCOPE_AS_ROLE = text(
+    "SELECT set_config('role', :role, true), set_config('app.tenant_id', :tenant, true)"
+)
+_SCOPE = text("SELECT set_config('app.tenant_id', :tenant, true)")
+_ALL_TENANTS = text("SELECT set_config('app.all_tenants', 'on', true)")
 
 
 def create_engine(
@@ -37,6 +54,23 @@ def create_engine(
     )
 
 
-def autocommit(engine: AsyncEngine) -> AsyncEngine:
-    """A view of ``engine`` whose statements each commit on their own (same pool)."""
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
+@asynccontextmanager
+async def tenant_scope(
+    engine: AsyncEngine, *, tenant_id: str, role: str | None
+) -> AsyncIterator[AsyncConnection]:
+    """A transaction that sees and writes only ``tenant_id``'s rows; commits if the block does.
+
+    ``role`` (normally :data:`APP_ROLE`) is switched to for the transaction: superusers and,
+    without FORCE, owners bypass row-level security. ``None`` keeps the DSN's user.
+    """
+    async with engine.begin() as conn:
+        if role:
+            await conn.execute(_SCOPE_AS_ROLE, {"role": role, "tenant": tenant_id})
+        else:
+            await conn.execute(_SCOPE, {"tenant": tenant_id})
+        yield conn
+
+
+async def all_tenants(conn: AsyncConnection) -> None:
+    """Let the rest of ``conn``'s transaction see every tenant's rows (tables' owner only)."""
+    await conn.execute(_ALL_TENANTS)

@@ -55,6 +55,14 @@ class LlmSettings(ServiceSettings, TenantAuthSettings):
     redis_url: str | None = Field(default=None, description="accepted for the operator; unused")
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=20, ge=0, le=500)
+    db_role: str | None = Field(
+        default="ragline_app",
+        description=(
+            "role every request's transaction switches to (SET LOCAL ROLE) so row-level security "
+            "applies; the DSN's user must be granted it (the migrations do). Empty: stay the "
+            "DSN's user"
+        ),
+    )
     migrate_on_start: bool = Field(
         default=True, description="bring the LLM tables up to date at startup (advisory-locked)"
     )
@@ -101,9 +109,9 @@ class LlmSettings(ServiceSettings, TenantAuthSettings):
     )
     index_type: IndexType = IndexType.HNSW
     index_m: int = Field(default=16, ge=2, le=100)
-    index_ef_construction: int = Field(default=64, ge=4, le=1000)
+    index_ef_construction: int = Field(default=128, ge=4, le=1000)
     index_lists: int = Field(default=100, ge=1, le=32_768)
-    index_ef_search: int = Field(default=64, ge=1, le=1000, description="HNSW query candidates")
+    index_ef_search: int = Field(default=100, ge=1, le=1000, description="HNSW query candidates")
     chunk_size_tokens: int = Field(default=200, ge=16, le=4096)
     chunk_overlap_tokens: int = Field(default=40, ge=0)
     retrieval_top_k: int = Field(default=8, ge=1, le=100)

@@ -6,6 +6,10 @@ brings a table in line with the documents by content hash: chunks of changed or 
 documents go, documents without current chunks are chunked and embedded. It is a diff, so it is
 cheap when nothing changed, safe to repeat after a crash, and serialised per table by an advisory
 lock, so replicas and the ingestion Job can run it at once.
+
+Chunk tables are under row-level security like every tenant table (``ragline_llm_protect``,
+migration ``llm0002``): requests read them in a tenant scope as ``ragline_app``; the sync, which
+spans tenants, runs as the owner with :func:`~ragline_llm.db.all_tenants`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ragline_llm.db import APP_ROLE, all_tenants
 from ragline_llm.metrics import LlmMetrics
 from ragline_llm.providers.embeddings import Embedder, EmbeddingSpec
 from ragline_llm.rag.chunking import ChunkingPolicy, chunk_text
@@ -48,7 +53,7 @@ class IndexOptions:
 
     type: IndexType = IndexType.HNSW
     m: int = 16
-    ef_construction: int = 64
+    ef_construction: int = 128
     lists: int = 100
 
 
@@ -69,6 +74,9 @@ def vector_literal(vector: Sequence[float]) -> str:
 async def ensure_table(conn: AsyncConnection, table: VectorTable) -> None:
     """Create and register ``table`` unless it exists; refuse a name taken by another spec."""
     spec = table.spec
+    # Replicas starting together create the table and its policies one after the other (CREATE
+    # POLICY has no IF NOT EXISTS). The sync's lock, released at commit.
+    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:n))"), {"n": table.name})
     await conn.execute(
         text(
             "INSERT INTO llm_vector_tables (table_name, provider, model, dimensions, status) "
@@ -100,6 +108,8 @@ async def ensure_table(conn: AsyncConnection, table: VectorTable) -> None:
             " PRIMARY KEY (tenant_id, doc_id, chunk_no))"
         )
     )
+    await conn.execute(text("SELECT ragline_llm_protect(CAST(:n AS regclass))"), {"n": table.name})
+    await conn.execute(text(f"GRANT SELECT ON {table.name} TO {APP_ROLE}"))
 
 
 async def ensure_index(conn: AsyncConnection, table: VectorTable, options: IndexOptions) -> None:
@@ -157,7 +167,8 @@ async def latest_ready(conn: AsyncConnection, *, exclude: str) -> VectorTable | 
 
 
 async def count_rows(conn: AsyncConnection, table: VectorTable) -> tuple[int, int]:
-    """Return (documents, chunks) in ``table``."""
+    """Return (documents, chunks) in ``table``, every tenant's."""
+    await all_tenants(conn)
     row = (
         await conn.execute(
             text(
@@ -257,6 +268,7 @@ async def sync_table(
             await conn.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext(:n))"), {"n": table.name}
             )
+            await all_tenants(conn)
             if batch == 0:
                 removed = await _remove_stale(conn, table)
             pending = await _pending(conn, table)

@@ -1,9 +1,10 @@
 """Similarity search in a vector table, always scoped to one tenant, with metadata filters.
 
-The tenant filter is part of every query (never optional), and the HNSW scan is iterative
-(pgvector 0.8 ``hnsw.iterative_scan``, set per connection by :mod:`ragline_llm.db`): with a filter
-that most neighbours fail, the index keeps scanning instead of returning fewer rows than asked
-for. ``engine`` should be an autocommit view: a search is one statement, one round trip.
+The tenant filter is part of every query (never optional) — and row-level security enforces it
+again: ``conn`` must be in the tenant's scope (:func:`ragline_llm.db.tenant_scope`). The HNSW
+scan is iterative (pgvector 0.8 ``hnsw.iterative_scan``, set per connection by
+:mod:`ragline_llm.db`): with a filter that most neighbours fail, the index keeps scanning instead
+of returning fewer rows than asked for.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ragline_llm.rag.index import VectorTable, vector_literal
 
@@ -70,7 +71,7 @@ def _where(filters: SearchFilter, params: dict[str, Any]) -> str:
 
 
 async def search(
-    engine: AsyncEngine,
+    conn: AsyncConnection,
     table: VectorTable,
     *,
     tenant_id: str,
@@ -90,8 +91,7 @@ async def search(
         f" FROM {table.name} WHERE {_where(filters, params)}"
         " ORDER BY embedding <=> CAST(:q AS vector) LIMIT :limit"
     )
-    async with engine.connect() as conn:
-        rows = (await conn.execute(query, params)).all()
+    rows = (await conn.execute(query, params)).all()
     hits = [
         Hit(
             doc_id=row.doc_id,

@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ragline_common.logs import get_logger
-from ragline_llm.db import autocommit
+from ragline_llm.db import APP_ROLE, all_tenants, tenant_scope
 from ragline_llm.metrics import LlmMetrics
 from ragline_llm.providers.embeddings import Embedder, EmbeddingSpec
 from ragline_llm.rag import index, repository
@@ -49,9 +50,10 @@ class KnowledgeStore:
         chunking: ChunkingPolicy,
         index_options: index.IndexOptions,
         metrics: LlmMetrics | None = None,
+        db_role: str | None = APP_ROLE,
     ) -> None:
         self.engine = engine
-        self.reader = autocommit(engine)
+        self.db_role = db_role
         self.target = target
         self.chunking = chunking
         self.index_options = index_options
@@ -61,6 +63,10 @@ class KnowledgeStore:
         self.serving: Serving | None = None
         self.build_error: str | None = None
         self._build_task: asyncio.Task[None] | None = None
+
+    def tenant(self, tenant_id: str) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A transaction that sees only ``tenant_id``'s rows (row-level security)."""
+        return tenant_scope(self.engine, tenant_id=tenant_id, role=self.db_role)
 
     def embedder(self, spec: EmbeddingSpec) -> Embedder:
         """The (cached) embedder of ``spec``."""
@@ -133,7 +139,7 @@ class KnowledgeStore:
 
     async def ingest(self, tenant_id: str, bundle: KnowledgeBundle) -> IngestResult:
         """Store a tenant's documents and promotions, then embed them into the serving table."""
-        async with self.engine.begin() as conn:
+        async with self.tenant(tenant_id) as conn:
             written = await repository.upsert_documents(
                 conn, tenant_id=tenant_id, documents=bundle.documents, origin="api"
             )
@@ -176,14 +182,15 @@ class KnowledgeStore:
             return []
         started = time.perf_counter()
         vector = (await serving.embedder.embed([query]))[0]
-        hits = await search(
-            self.reader,
-            serving.table,
-            tenant_id=tenant_id,
-            vector=vector,
-            filters=filters,
-            options=options,
-        )
+        async with self.tenant(tenant_id) as conn:
+            hits = await search(
+                conn,
+                serving.table,
+                tenant_id=tenant_id,
+                vector=vector,
+                filters=filters,
+                options=options,
+            )
         if self.metrics is not None:
             self.metrics.retrieval_duration.observe(time.perf_counter() - started)
         return hits
@@ -214,6 +221,7 @@ class KnowledgeStore:
         """
         documents = promotions = 0
         async with self.engine.begin() as conn:
+            await all_tenants(conn)
             for tenant_id, bundle in bundles:
                 documents += await repository.upsert_documents(
                     conn, tenant_id=tenant_id, documents=bundle.documents, origin="source"

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ragline_common.logs import get_logger
 from ragline_llm.rag import repository
+from ragline_llm.rag.store import KnowledgeStore
 from ragline_llm.tools.promos import CartLine
 from ragline_llm.tools.quote import merge_items
 from ragline_llm.tools.specs import CartItem
@@ -85,7 +85,7 @@ def _problem_detail(response: httpx.Response) -> str:
 
 
 async def confirm(
-    engine: AsyncEngine,
+    store: KnowledgeStore,
     target: ConfirmTarget,
     items: list[CartItem],
     *,
@@ -95,7 +95,7 @@ async def confirm(
 ) -> tuple[dict[str, Any], str]:
     """Place the order; return the result for the model and the idempotency key used."""
     cart = merge_items(items)
-    async with engine.connect() as conn:
+    async with store.tenant(tenant_id) as conn:
         entries = await repository.menu(conn, tenant_id=tenant_id, skus={line.sku for line in cart})
     missing = [line.sku for line in cart if line.sku not in entries]
     unorderable = [

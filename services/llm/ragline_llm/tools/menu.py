@@ -18,7 +18,7 @@ CANDIDATES_PER_RESULT = 4
 
 
 async def _promoted_skus(store: KnowledgeStore, *, tenant_id: str, now: datetime) -> set[str]:
-    async with store.reader.connect() as conn:
+    async with store.tenant(tenant_id) as conn:
         rules = await repository.promotions(conn, tenant_id=tenant_id)
     skus: set[str] = set()
     categories: set[str] = set()

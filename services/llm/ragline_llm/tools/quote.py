@@ -6,9 +6,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from ragline_llm.rag import repository
+from ragline_llm.rag.store import KnowledgeStore
 from ragline_llm.tools.promos import CartLine, price_cart
 from ragline_llm.tools.specs import CartItem
 
@@ -23,11 +22,11 @@ def merge_items(items: list[CartItem]) -> list[CartLine]:
 
 
 async def apply_promos(
-    engine: AsyncEngine, items: list[CartItem], *, tenant_id: str, now: datetime
+    store: KnowledgeStore, items: list[CartItem], *, tenant_id: str, now: datetime
 ) -> dict[str, Any]:
     """Return the quote of ``items`` as the model sees it."""
     cart = merge_items(items)
-    async with engine.connect() as conn:
+    async with store.tenant(tenant_id) as conn:
         entries = await repository.menu(conn, tenant_id=tenant_id, skus={line.sku for line in cart})
         rules = await repository.promotions(conn, tenant_id=tenant_id)
     quote = price_cart(

@@ -135,9 +135,7 @@ class ToolRunner:
             )
             return found, None
         if isinstance(args, ApplyPromosArgs):
-            quote = await apply_promos(
-                self.store.reader, args.items, tenant_id=ctx.tenant_id, now=now
-            )
+            quote = await apply_promos(self.store, args.items, tenant_id=ctx.tenant_id, now=now)
             return quote, None
         if isinstance(args, ConfirmArgs):
             target = ConfirmTarget(
@@ -147,7 +145,7 @@ class ToolRunner:
                 attempts=self.settings.confirm_attempts,
             )
             return await confirm(
-                self.store.reader,
+                self.store,
                 target,
                 args.items,
                 tenant_id=ctx.tenant_id,
@@ -179,7 +177,7 @@ class ToolRunner:
             duration_ms=duration_ms,
             occurred_at=self.clock(),
         )
-        async with self.store.engine.begin() as conn:
+        async with self.store.tenant(ctx.tenant_id) as conn:
             await events.record(
                 conn, event, tenant_id=ctx.tenant_id, source=self.settings.event_source
             )
