@@ -139,7 +139,7 @@ class VectorIndexSpec(SpecModel):
 
     type: VectorIndexType = Field(default=VectorIndexType.HNSW, description="hnsw or ivfflat.")
     m: int = Field(default=16, ge=2, le=100, description="HNSW: links per node.")
-    ef_construction: int = Field(default=64, ge=4, le=1000, description="HNSW: build candidates.")
+    ef_construction: int = Field(default=128, ge=4, le=1000, description="HNSW: build candidates.")
     lists: int = Field(default=100, ge=1, le=32_768, description="IVFFlat: inverted lists.")
 
 
