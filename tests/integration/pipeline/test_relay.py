@@ -93,10 +93,8 @@ async def test_kill_9_mid_batch_repeatedly_loses_nothing_and_clients_see_no_dupl
         notifier.url, "/v1/stream/orders", token=pipeline.tenants.token("acme")
     ).open()
     clock = Clock()
-    backlog = order_lives("acme", clock, 3_000)
-    await insert_rows(db, backlog)
     flowing = [order_lives("acme", clock, 20) for _ in range(25)]
-    rows = backlog + [row for chunk in flowing for row in chunk]
+    rows = [row for chunk in flowing for row in chunk]
 
     async def keep_writing() -> None:
         conn = await asyncpg.connect(pipeline.dsn)
@@ -110,6 +108,11 @@ async def test_kill_9_mid_batch_repeatedly_loses_nothing_and_clients_see_no_dupl
     writer = asyncio.create_task(keep_writing())
     try:
         for _ in range(5):
+            # Each relay gets a backlog of its own: one killed after the outbox ran dry proves
+            # nothing, and the next would wait for work that never comes.
+            backlog = order_lives("acme", clock, 3_000)
+            await insert_rows(db, backlog)
+            rows += backlog
             relay = pipeline.relay(batch_size=200)
             relay.start()
             before = await published(db)
