@@ -83,6 +83,12 @@ RULES: tuple[Rule, ...] = (
         "the lag scaler sets consumers' replicas (and nothing else) through the scale subresource",
     ),
     Rule(
+        "apps",
+        ("statefulsets/scale",),
+        ("get", "patch"),
+        "consumers run as StatefulSets: the lag scaler sets their replicas the same way",
+    ),
+    Rule(
         "batch",
         ("jobs",),
         (*APPLY, "list", "watch", "delete"),

@@ -38,6 +38,7 @@ PLURALS: Mapping[tuple[str, str], str] = {
     ("v1", "Pod"): "pods",
     ("v1", "Event"): "events",
     ("apps/v1", "Deployment"): "deployments",
+    ("apps/v1", "StatefulSet"): "statefulsets",
     ("batch/v1", "Job"): "jobs",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitors",
     ("keda.sh/v1alpha1", "ScaledObject"): "scaledobjects",
@@ -188,6 +189,20 @@ class KubeClient:
         meta = manifest["metadata"]
         path = resource_path(manifest["apiVersion"], manifest["kind"], meta["namespace"])
         response = await self._request("POST", path, json=dict(manifest))
+        return dict(response.json())
+
+    async def get_scale(self, api_version: str, kind: str, namespace: str, name: str) -> Obj | None:
+        """The workload's scale subresource (``spec.replicas``), or None if it does not exist.
+
+        Reading replicas through ``scale`` needs no read access to the whole workload (its pod
+        template, its env): the scaler is granted the subresource only.
+        """
+        try:
+            response = await self._request(
+                "GET", resource_path(api_version, kind, namespace, name, subresource="scale")
+            )
+        except NotFoundError:
+            return None
         return dict(response.json())
 
     async def patch_scale(

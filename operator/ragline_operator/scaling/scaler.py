@@ -78,10 +78,11 @@ class StreamReport:
 
 @dataclass(frozen=True)
 class Target:
-    """A consumer group and the Deployment that runs it."""
+    """A consumer group and the workload (a Deployment or a StatefulSet) that runs it."""
 
     group: str
-    deployment: str
+    kind: str
+    name: str
 
 
 def targets(spec: EventStreamSpec) -> list[Target]:
@@ -92,7 +93,7 @@ def targets(spec: EventStreamSpec) -> list[Target]:
     the lag; it scales with connections instead.
     """
     return [
-        Target(c.group, c.workload_ref.name)
+        Target(c.group, c.workload_ref.kind.value, c.workload_ref.name)
         for c in spec.consumers
         if c.group != NOTIFIER_GROUP and c.workload_ref is not None
     ]
@@ -233,12 +234,12 @@ class Scaler:
     ) -> ConsumerReport:
         namespace, uid = body["metadata"]["namespace"], str(body["metadata"]["uid"])
         client = self.client()
-        deployment = await client.get("apps/v1", "Deployment", namespace, target.deployment)
-        if deployment is None:
+        scale = await client.get_scale("apps/v1", target.kind, namespace, target.name)
+        if scale is None:
             return ConsumerReport(
-                target.group, None, error=f"Deployment {target.deployment!r} not found"
+                target.group, None, error=f"{target.kind} {target.name!r} not found"
             )
-        current = int(deployment.get("spec", {}).get("replicas", 1))
+        current = int(scale.get("spec", {}).get("replicas", 0))
         key = (uid, target.group)
         decision: Decision = decide(
             config, self.policies.get(key, PolicyState()), reading, current=current, now=now
@@ -253,7 +254,7 @@ class Scaler:
         )
         if decision.desired != current:
             await client.patch_scale(
-                "apps/v1", "Deployment", namespace, target.deployment, replicas=decision.desired
+                "apps/v1", target.kind, namespace, target.name, replicas=decision.desired
             )
             stamp = datetime.now(UTC)
             self.last_scaled[key] = format_time(stamp)
@@ -263,7 +264,7 @@ class Scaler:
                 type_="Normal",
                 reason="Scaled",
                 message=(
-                    f"{target.group}: {target.deployment} {current} → {decision.desired} "
+                    f"{target.group}: {target.kind} {target.name} {current} → {decision.desired} "
                     f"replicas (lag {decision.lag}, {decision.reason})"
                 ),
                 now=stamp,

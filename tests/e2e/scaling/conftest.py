@@ -73,13 +73,14 @@ def secret(name: str, **data: str) -> dict[str, Any]:
     }
 
 
-def consumer_deployment(name: str) -> dict[str, Any]:
+def consumer_deployment(name: str, kind: str = "Deployment") -> dict[str, Any]:
     labels = {"app": name}
     return {
         "apiVersion": "apps/v1",
-        "kind": "Deployment",
+        "kind": kind,
         "metadata": {"name": name},
         "spec": {
+            **({"serviceName": name} if kind == "StatefulSet" else {}),
             "selector": {"matchLabels": labels},
             "template": {
                 "metadata": {"labels": labels},
@@ -90,7 +91,12 @@ def consumer_deployment(name: str) -> dict[str, Any]:
 
 
 def eventstream(
-    name: str, backend: dict[str, Any], *, worker: str, **autoscaling: Any
+    name: str,
+    backend: dict[str, Any],
+    *,
+    worker: str,
+    worker_kind: str = "Deployment",
+    **autoscaling: Any,
 ) -> dict[str, Any]:
     return {
         "apiVersion": "ragline.dev/v1alpha1",
@@ -99,7 +105,9 @@ def eventstream(
         "spec": {
             "backend": backend,
             "outbox": {"database": {"secretKeyRef": {"name": "db", "key": "dsn"}}},
-            "consumers": [{"group": "billing", "workloadRef": {"name": worker}}],
+            "consumers": [
+                {"group": "billing", "workloadRef": {"kind": worker_kind, "name": worker}}
+            ],
             "autoscaling": {"pollInterval": "1s", **autoscaling},
         },
     }
@@ -114,6 +122,6 @@ def body(kube: Kubectl, namespace: str) -> Callable[[str], dict[str, Any]]:
     return get
 
 
-def replicas(kube: Kubectl, namespace: str, deployment: str) -> int:
-    spec = kube.json("get", "deployment", deployment, "-n", namespace)["spec"]
+def replicas(kube: Kubectl, namespace: str, deployment: str, kind: str = "deployment") -> int:
+    spec = kube.json("get", kind, deployment, "-n", namespace)["spec"]
     return int(spec["replicas"])

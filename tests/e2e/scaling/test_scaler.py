@@ -91,7 +91,7 @@ async def test_backlog_scales_up_at_once_and_down_after_the_window(
     events = kube.json("get", "events", "-n", namespace, "--field-selector", "reason=Scaled")[
         "items"
     ]
-    assert any("1 → 4 replicas" in e["message"] for e in events)
+    assert any("Deployment orders-billing 1 → 4 replicas" in e["message"] for e in events)
 
     await drain(redis_url, stream)
     # Polls inside the stabilization window hold the replicas.
@@ -108,6 +108,35 @@ async def test_backlog_scales_up_at_once_and_down_after_the_window(
     assert seen[0] < 4
     assert seen[-1] == 1
     assert body("orders")["status"]["lag"] == 0
+
+
+async def test_a_statefulset_consumer_is_scaled_too(
+    kube: Kubectl, namespace: str, redis_url: str, scaler: Scaler, body: Body
+) -> None:
+    stream = f"ledger-{uuid.uuid4().hex[:8]}"
+    kube.apply(
+        secret("broker", url=redis_url),
+        consumer_deployment("ledger-billing", kind="StatefulSet"),
+        namespace=namespace,
+    )
+    kube.apply(
+        eventstream(
+            "ledger",
+            redis_backend(stream),
+            worker="ledger-billing",
+            worker_kind="StatefulSet",
+            minReplicas=1,
+            maxReplicas=4,
+            lagPerReplica=10,
+        ),
+        namespace=namespace,
+    )
+    await fill(redis_url, stream, 25)
+
+    assert await scaler.tick([body("ledger")], now=0.0) == 1
+    assert replicas(kube, namespace, "ledger-billing", kind="statefulset") == 3
+    (billing,) = body("ledger")["status"]["consumers"]
+    assert (billing["lag"], billing["replicas"], billing["desiredReplicas"]) == (25, 1, 3)
 
 
 async def test_a_stopped_broker_holds_the_replicas(
