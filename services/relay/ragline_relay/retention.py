@@ -14,14 +14,11 @@ other; one would do, the others only find less to delete.
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 
-from ragline_common.logs import get_logger
+from ragline_common.retention import purge_every, purge_in_batches
 from ragline_relay.metrics import RelayMetrics
 
-log = get_logger(__name__)
 DATABASE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 PURGE_SQL = """
@@ -59,28 +56,22 @@ class OutboxPurger:
         self._batch_size = batch_size
         self._interval_seconds = interval_seconds
 
+    async def _delete_batch(self) -> int:
+        async with self._pool.acquire() as conn:
+            status = await conn.execute(PURGE_SQL, self._retention_seconds, self._batch_size)
+        return deleted_rows(status)
+
     async def purge(self) -> int:
         """Delete every published row past the retention, batch by batch; return how many."""
-        total = 0
-        while True:
-            async with self._pool.acquire() as conn:
-                status = await conn.execute(PURGE_SQL, self._retention_seconds, self._batch_size)
-            deleted = deleted_rows(status)
-            total += deleted
-            self._metrics.purged.inc(deleted)
-            if deleted < self._batch_size:
-                return total
-            # Let the publishing loops have the event loop between two batches of a backlog.
-            await asyncio.sleep(0)
+        return await purge_in_batches(
+            self._delete_batch, batch_size=self._batch_size, on_deleted=self._metrics.purged.inc
+        )
 
     async def run(self) -> None:
         """Purge every interval until cancelled; a database outage only skips a round."""
-        while True:
-            try:
-                purged = await self.purge()
-            except DATABASE_ERRORS as exc:
-                log.warning("outbox purge failed; trying again later", error=str(exc))
-            else:
-                if purged:
-                    log.info("published outbox rows purged", rows=purged)
-            await asyncio.sleep(self._interval_seconds)
+        await purge_every(
+            self._interval_seconds,
+            self.purge,
+            what="published outbox rows",
+            errors=DATABASE_ERRORS,
+        )

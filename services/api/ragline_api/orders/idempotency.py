@@ -20,8 +20,8 @@ a claim holds locked, so replicas purging at the same time never wait for one an
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -31,9 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ragline_common.db import TenantSession
 from ragline_common.errors import ConflictError, FieldProblem, UnprocessableError
-from ragline_common.logs import get_logger
-
-log = get_logger(__name__)
+from ragline_common.retention import purge_every, purge_in_batches
 
 HEADER = "Idempotency-Key"
 # A CTE for a statement that claims the key (it yields a row when the key is ours): a new key is
@@ -114,20 +112,24 @@ async def purge_expired(engine: AsyncEngine, *, ttl: timedelta, batch_size: int)
 
 
 async def purge_all_expired(
-    engine: AsyncEngine, *, ttl: timedelta, batch_size: int, max_batches: int
+    engine: AsyncEngine,
+    *,
+    ttl: timedelta,
+    batch_size: int,
+    max_batches: int,
+    on_deleted: Callable[[int], None] | None = None,
 ) -> int:
     """Purge batch after batch until one comes back short or ``max_batches`` ran; return the total.
 
     Bounded, so a backlog (a purge that was off for a while) is worked off over several runs
     instead of keeping one connection busy for minutes.
     """
-    total = 0
-    for _ in range(max_batches):
-        deleted = await purge_expired(engine, ttl=ttl, batch_size=batch_size)
-        total += deleted
-        if deleted < batch_size:
-            break
-    return total
+    return await purge_in_batches(
+        lambda: purge_expired(engine, ttl=ttl, batch_size=batch_size),
+        batch_size=batch_size,
+        max_batches=max_batches,
+        on_deleted=on_deleted,
+    )
 
 
 async def purge_loop(
@@ -140,16 +142,14 @@ async def purge_loop(
     purged: Counter | None = None,
 ) -> None:
     """Purge expired keys every ``interval_seconds`` until cancelled; failures are logged."""
-    while True:
-        try:
-            deleted = await purge_all_expired(
-                engine, ttl=ttl, batch_size=batch_size, max_batches=max_batches
-            )
-        except Exception as exc:  # a failed purge must not end the loop
-            log.warning("idempotency key purge failed", error=str(exc))
-        else:
-            if purged is not None:
-                purged.inc(deleted)
-            if deleted:
-                log.info("expired idempotency keys purged", deleted=deleted)
-        await asyncio.sleep(interval_seconds)
+    await purge_every(
+        interval_seconds,
+        lambda: purge_all_expired(
+            engine,
+            ttl=ttl,
+            batch_size=batch_size,
+            max_batches=max_batches,
+            on_deleted=purged.inc if purged is not None else None,
+        ),
+        what="expired idempotency keys",
+    )

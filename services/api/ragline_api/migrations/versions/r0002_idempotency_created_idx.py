@@ -15,8 +15,7 @@ name, which is dropped and built again.
 
 from __future__ import annotations
 
-from alembic import op
-from sqlalchemy import text
+from ragline_api.migrations import online_index
 
 revision = "0002"
 down_revision = "0001"
@@ -24,23 +23,13 @@ branch_labels = None
 depends_on = None
 
 INDEX = "idempotency_keys_created_idx"
-INDEX_VALID = text(
-    "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(:name)"
-).bindparams(name=INDEX)
 
 
 def upgrade() -> None:
     """Build the index (a valid one of that name is kept)."""
-    bind = op.get_bind()
-    with op.get_context().autocommit_block():
-        if bind.execute(INDEX_VALID).scalar() is False:
-            op.execute(f"DROP INDEX CONCURRENTLY {INDEX}")
-        op.execute(
-            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX} ON idempotency_keys (created_at)"
-        )
+    online_index.create(INDEX, "idempotency_keys (created_at)")
 
 
 def downgrade() -> None:
     """Drop the index (the purge then scans the whole table)."""
-    with op.get_context().autocommit_block():
-        op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}")
+    online_index.drop(INDEX)

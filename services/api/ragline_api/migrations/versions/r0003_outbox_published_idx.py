@@ -17,8 +17,7 @@ leaves an invalid index of that name, which is dropped and built again.
 
 from __future__ import annotations
 
-from alembic import op
-from sqlalchemy import text
+from ragline_api.migrations import online_index
 
 revision = "0003"
 down_revision = "0002"
@@ -26,24 +25,13 @@ branch_labels = None
 depends_on = None
 
 INDEX = "outbox_published_idx"
-INDEX_VALID = text(
-    "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(:name)"
-).bindparams(name=INDEX)
 
 
 def upgrade() -> None:
     """Build the index (a valid one of that name is kept)."""
-    bind = op.get_bind()
-    with op.get_context().autocommit_block():
-        if bind.execute(INDEX_VALID).scalar() is False:
-            op.execute(f"DROP INDEX CONCURRENTLY {INDEX}")
-        op.execute(
-            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX} ON outbox (published_at) "
-            "WHERE published_at IS NOT NULL"
-        )
+    online_index.create(INDEX, "outbox (published_at) WHERE published_at IS NOT NULL")
 
 
 def downgrade() -> None:
     """Drop the index (the purge then scans the whole outbox)."""
-    with op.get_context().autocommit_block():
-        op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}")
+    online_index.drop(INDEX)
