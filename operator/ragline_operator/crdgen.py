@@ -139,7 +139,17 @@ CUSTOM_RESOURCES: tuple[CustomResource, ...] = (
             PrinterColumn("Backend", ".spec.backend.type"),
             PrinterColumn("Lag", ".status.lag", type="integer", description="Total consumer lag"),
             PrinterColumn("Replicas", ".status.replicas", type="integer"),
-            PrinterColumn("Pending", ".status.outbox.pending", type="integer"),
+            PrinterColumn(
+                "Pending", ".status.outbox.pending", type="integer", description="Outbox rows"
+            ),
+            PrinterColumn(
+                "Oldest",
+                ".status.outbox.oldestPendingSeconds",
+                type="integer",
+                description="Age of the oldest pending outbox row, seconds",
+                priority=1,
+            ),
+            PrinterColumn("DeadLetters", ".status.outbox.deadLetters", type="integer", priority=1),
             *_ready_columns(),
             PrinterColumn("Topic", ".spec.backend.kafka.topic", priority=1),
             PrinterColumn("Stream", ".spec.backend.redis.stream", priority=1),

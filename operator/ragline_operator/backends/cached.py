@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-from ragline_operator.backends import probes, streams
+from ragline_operator.backends import outbox, probes, streams
 from ragline_operator.backends.common import ProbeResult, StreamReport, StreamTarget, digest
+from ragline_operator.backends.outbox import OutboxReading
 
 T = TypeVar("T")
 
@@ -37,6 +38,10 @@ class Backends(Protocol):
 
     async def probe_llm(self, base_url: str, api_key: str | None) -> ProbeResult:
         """Whether the OpenAI-compatible endpoint answers and accepts the key."""
+        ...
+
+    async def read_outbox(self, dsn: str) -> OutboxReading:
+        """The outbox backlog in the database at ``dsn``."""
         ...
 
 
@@ -100,11 +105,13 @@ class CachedBackends:
     _gate: asyncio.Semaphore = field(init=False)
     _streams: TtlCache[StreamReport] = field(init=False)
     _probes: TtlCache[ProbeResult] = field(init=False)
+    _outboxes: TtlCache[OutboxReading] = field(init=False)
 
     def __post_init__(self) -> None:
         self._gate = asyncio.Semaphore(self.concurrency)
         self._streams = TtlCache(self.ttl)
         self._probes = TtlCache(self.ttl)
+        self._outboxes = TtlCache(self.ttl)
 
     async def _gated(self, call: Awaitable[T]) -> T:
         async with self._gate:
@@ -135,4 +142,10 @@ class CachedBackends:
         return await self._probes.get(
             ("llm", base_url, digest(api_key or "")),
             lambda: self._gated(probes.probe_llm(base_url, api_key, seconds=self.timeout)),
+        )
+
+    async def read_outbox(self, dsn: str) -> OutboxReading:
+        """Read the outbox backlog (cached per DSN: EventStreams sharing a database share it)."""
+        return await self._outboxes.get(
+            digest(dsn), lambda: self._gated(outbox.read_outbox(dsn, seconds=self.timeout))
         )

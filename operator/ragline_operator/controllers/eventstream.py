@@ -152,8 +152,9 @@ async def reconcile_eventstream(subject: Subject, io: PassInput) -> Outcome:
         notifier_checksum=resolution.checksum(broker_secret_refs(spec)),
         tenant_keys=await tenant_keys(io.client, subject.namespace),
     )
-    (stream, notes), (relay, notifier, *_) = await asyncio.gather(
+    (stream, notes), backlog, (relay, notifier, *_) = await asyncio.gather(
         _stream(subject, spec, resolution, io),
+        io.state.backends.read_outbox(resolution.text(spec.outbox.database.secret_key_ref)),
         apply_all(
             io.client,
             [
@@ -188,6 +189,8 @@ async def reconcile_eventstream(subject: Subject, io: PassInput) -> Outcome:
         "replicas": notifier.get("status", {}).get("replicas", 0),
         "consumers": _consumers(spec, notifier, report),
         **({"lag": report.lag} if report is not None and report.lag is not None else {}),
+        # Unreadable (not migrated yet, database down): no figures rather than stale ones.
+        "outbox": backlog.status(),
         "endpoints": {"notifier": notifier_url(ctx)},
     }
     notes += _secret_notes(subject, ctx, io)

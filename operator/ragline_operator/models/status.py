@@ -64,13 +64,15 @@ class TenantConfigStatus(StatusModel):
 
 
 class OutboxStatus(StatusModel):
-    """Outbox backlog as last reported."""
+    """The outbox backlog, as the operator last read it from the outbox database."""
 
     pending: int | None = Field(default=None, ge=0, description="Rows not yet published.")
-    oldest_pending_seconds: float | None = Field(
-        default=None, ge=0, description="Age of the oldest unpublished row."
+    oldest_pending_seconds: int | None = Field(
+        default=None, ge=0, description="Age of the oldest unpublished row, in whole seconds."
     )
-    published_total: int | None = Field(default=None, ge=0, description="Rows published so far.")
+    dead_letters: int | None = Field(
+        default=None, ge=0, description="Events the relay gave up on (its admin API replays them)."
+    )
 
 
 class ConsumerStatus(StatusModel):

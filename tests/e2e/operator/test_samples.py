@@ -6,14 +6,18 @@ seconds was caused by a watch (a spec change, a Secret or ConfigMap change), not
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 import redis
 from aiokafka.admin import AIOKafkaAdminClient
 
+from ragline_api import migrations as api_migrations
 from ragline_common.registry import REGISTRY_KEY
 from ragline_dev.infra.kube import Kubectl
 from tests.e2e.operator.support import (
@@ -52,6 +56,12 @@ SERVICES = (
     "shop-api",
     "shop-llm",
 )
+
+
+PENDING_EVENT = """
+INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, tenant_id)
+VALUES ($1, 'order', $2, 'order.created.v1', '{}'::jsonb, 'demo')
+"""
 
 
 def owned_by(obj: dict[str, Any], owner: dict[str, Any]) -> bool:
@@ -317,3 +327,44 @@ async def test_unreachable_broker_and_refused_llm_key_are_reported(
     )
     assert llm["reason"] == "Unauthorized"
     assert "sk-wrong" not in json.dumps(resource(kube, "ragpipeline", "shop", namespace))
+
+
+async def test_the_outbox_backlog_shows_in_the_status_and_the_printer_columns(
+    kube: Kubectl,
+    namespace: str,
+    backends: Backends,
+    fresh_database: str,
+    operator: OperatorProcess,
+) -> None:
+    # The API's migrations make the outbox; two events wait for a relay (the Pods are kwok's).
+    await asyncio.to_thread(api_migrations.upgrade, fresh_database)
+    conn = await asyncpg.connect(fresh_database)
+    try:
+        for n in range(2):
+            await conn.execute(PENDING_EVENT, uuid.uuid4(), f"order-{n}")
+    finally:
+        await conn.close()
+    with_outbox = Backends(
+        dsn=fresh_database, redis_url=backends.redis_url, llm_url=backends.llm_url
+    )
+    custom = apply_samples(kube, with_outbox, namespace)
+    eventually(lambda: all_ready(kube, namespace, custom), "the samples are Ready")
+
+    stream = eventually(
+        lambda: (
+            (s := resource(kube, "eventstream", "orders", namespace))
+            and s["status"].get("outbox")
+            and s
+        ),
+        "status.outbox",
+    )
+
+    outbox = stream["status"]["outbox"]
+    assert outbox["pending"] == 2
+    assert outbox["oldestPendingSeconds"] >= 0
+    assert "deadLetters" not in outbox  # the relay's own migration has not run
+    table = kube.check("get", "eventstream", "orders", "-n", namespace, "-o", "wide")
+    header, row = table.splitlines()[:2]
+    # Columns are aligned under their headers, and empty ones (LAG here) print nothing.
+    start = header.index("PENDING")
+    assert row[start:].split()[0] == "2"

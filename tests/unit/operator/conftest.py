@@ -24,6 +24,7 @@ from ragline_operator.backends.common import (
     StreamReport,
     StreamTarget,
 )
+from ragline_operator.backends.outbox import OutboxReading
 from ragline_operator.controllers.base import OperatorState
 from ragline_operator.handlers.common import STATE_KEY
 from ragline_operator.k8s.client import APPLY_PATCH, KubeClient
@@ -99,6 +100,8 @@ class FakeBackends:
         self.ensured: list[StreamTarget] = []
         self.deleted: list[StreamTarget] = []
         self.fail_deletes = False
+        self.outbox = OutboxReading(False, "NotMigrated", "no outbox table yet")
+        self.outbox_dsns: list[str] = []
 
     async def ensure_stream(self, target: StreamTarget) -> StreamReport:
         self.ensured.append(target)
@@ -119,6 +122,10 @@ class FakeBackends:
 
     async def probe_llm(self, base_url: str, api_key: str | None) -> ProbeResult:
         return self.llm
+
+    async def read_outbox(self, dsn: str) -> OutboxReading:
+        self.outbox_dsns.append(dsn)
+        return self.outbox
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import kmock
 import kopf
 import pytest
 
+from ragline_operator.backends.outbox import OutboxReading
 from ragline_operator.controllers.eventstream import reconcile_eventstream
 from ragline_operator.handlers.common import handle
 from ragline_operator.handlers.eventstream import eventstream_create, eventstream_update
@@ -202,3 +203,28 @@ async def test_an_unreachable_broker_keeps_the_stream_from_ready(
     assert state["RelayReady"] == ("True", "Available")
     assert state["Ready"] == ("False", "Unreachable")
     assert state["Degraded"][0] == "True"
+
+
+async def test_the_outbox_backlog_is_read_from_the_named_database_into_the_status(
+    api: kmock.KubernetesEmulator, memo: kopf.Memo, backends: FakeBackends
+) -> None:
+    add_secrets(api, dsn="postgresql://relay:pw@db/shop")
+    backends.outbox = OutboxReading(
+        True, "Read", "3 pending", pending=3, oldest_pending_seconds=12, dead_letters=1
+    )
+    stream = body("EventStream", "orders", redis_stream_spec())
+
+    first = with_status(stream, await call(eventstream_create, stream, memo))
+
+    assert backends.outbox_dsns == ["postgresql://relay:pw@db/shop"]
+    assert first["status"]["outbox"] == {"pending": 3, "oldestPendingSeconds": 12, "deadLetters": 1}
+
+    # Unreadable later (database down, or a fresh database not migrated yet): the figures go
+    # rather than stay stale, and readiness does not depend on them.
+    backends.outbox = OutboxReading(False, "Unreachable", "PostgreSQL at db: refused")
+    patch = await call(eventstream_update, first, memo)
+    second = with_status(first, patch)
+
+    assert patch["status"]["outbox"] is None
+    assert "outbox" not in second["status"]
+    assert "refused" not in str(second["status"])
