@@ -13,8 +13,9 @@ from types import FrameType
 
 from ragline_dev import paths, procs
 from ragline_dev.infra import Stack
+from ragline_dev.infra.postgres import bin_dir as postgres_bin_dir
 from ragline_dev.infra.stack import PartStatus
-from ragline_dev.platform import platform_parts
+from ragline_dev.platform import STREAM, platform_parts
 from ragline_dev.progress import say, step
 
 
@@ -64,6 +65,10 @@ def _api_tips(api: str, stack_root: Path) -> list[str]:
     ]
 
 
+# A tip, not a query this program runs: what an order left in the outbox, and whether it went.
+OUTBOX_QUERY = "SELECT type, aggregateid, published_at FROM outbox ORDER BY created_at"
+
+
 def _try_next(statuses: Sequence[PartStatus], stack_root: Path) -> str:
     endpoints = {s.name: s.state.endpoints for s in statuses if s.state is not None}
     tips = ["What to try:"]
@@ -89,10 +94,16 @@ def _try_next(statuses: Sequence[PartStatus], stack_root: Path) -> str:
             "http://127.0.0.1:11434/v1 RAGLINE_LLM_MODEL=llama3.2 make up",
         ]
     if "postgres" in endpoints:
-        dsn = endpoints["postgres"]["dsn"]
-        tips.append(f"  psql '{dsn}' -c \"SELECT '[1,2,3]'::vector <-> '[1,2,4]'::vector\"")
+        # The wheel's own psql: the machine may have none, or one older than the server.
+        psql, dsn = postgres_bin_dir() / "psql", endpoints["postgres"]["dsn"]
+        tips.append(f"  {psql} '{dsn}' -c {OUTBOX_QUERY!r}")
     if "valkey" in endpoints:
-        tips.append(f"  redis-cli -u {endpoints['valkey']['url']} XINFO GROUPS orders")
+        # No redis-cli comes with the Valkey wheel: redis-py (in the environment) reads the stream.
+        url = endpoints["valkey"]["url"]
+        tips.append(
+            f"  .venv/bin/python -c \"import redis; r = redis.Redis.from_url('{url}'); "
+            f"print(r.xinfo_stream('{STREAM}'), r.xinfo_groups('{STREAM}'))\""
+        )
     if "kube" in endpoints:
         kube = endpoints["kube"]
         tips.append(f"  export KUBECONFIG={kube['kubeconfig']}")
