@@ -35,8 +35,7 @@ class StreamTarget:
 
     ``address`` is the Secret's value (bootstrap servers or a Redis URL) and may hold a password:
     it never appears in a message, only :attr:`where` does. A consumer group without a position
-    gets one at the stream's beginning (a backlog waiting for its first consumer counts as lag),
-    except ``live_groups`` (the notifier's), whose consumers start at the end.
+    gets one at the stream's beginning (a backlog waiting for its first consumer counts as lag).
     """
 
     kind: StreamKind
@@ -46,7 +45,6 @@ class StreamTarget:
     replication_factor: int = 1
     retention_ms: int | None = None
     groups: tuple[str, ...] = ()
-    live_groups: tuple[str, ...] = ()
 
     @property
     def where(self) -> str:
@@ -68,7 +66,6 @@ class StreamTarget:
             self.replication_factor,
             self.retention_ms,
             self.groups,
-            self.live_groups,
         )
 
 

@@ -47,7 +47,9 @@ from ragline_operator.backends.common import (
 
 BUSY_GROUP = "BUSYGROUP"
 REDIS_STREAM_START = "0"
-REDIS_STREAM_END = "$"
+# Redis has no "create an empty stream": a group made with MKSTREAM and dropped at once leaves
+# the stream with no entry and no group (XADD + trim would leave an entry id in its history).
+SCAFFOLD_GROUP = "ragline-operator-mkstream"
 COORDINATOR_RETRY_SECONDS = 0.2
 
 
@@ -70,13 +72,16 @@ async def ensure_redis_stream(target: StreamTarget, *, seconds: float) -> Stream
             for group in target.groups:
                 if group in have:
                     continue
-                start = REDIS_STREAM_END if group in target.live_groups else REDIS_STREAM_START
                 try:
-                    await client.xgroup_create(target.name, group, id=start, mkstream=True)
+                    await client.xgroup_create(
+                        target.name, group, id=REDIS_STREAM_START, mkstream=True
+                    )
                     created.append(group)
                 except redis.ResponseError as exc:
                     if BUSY_GROUP not in str(exc):  # a concurrent creator is fine
                         raise
+            if not existed and not created:
+                await _create_empty_stream(client, target.name)
     except (redis.RedisError, OSError, TimeoutError) as exc:
         return _unreachable(target, exc)
     finally:
@@ -90,6 +95,15 @@ async def ensure_redis_stream(target: StreamTarget, *, seconds: float) -> Stream
         created=not existed,
         groups_created=tuple(created),
     )
+
+
+async def _create_empty_stream(client: redis.Redis, stream: str) -> None:
+    try:
+        await client.xgroup_create(stream, SCAFFOLD_GROUP, id=REDIS_STREAM_START, mkstream=True)
+    except redis.ResponseError as exc:
+        if BUSY_GROUP not in str(exc):  # a concurrent pass made it: it drops it too
+            raise
+    await client.xgroup_destroy(stream, SCAFFOLD_GROUP)
 
 
 def _text(value: Any) -> str:
@@ -160,8 +174,7 @@ async def _kafka_converge(admin: AIOKafkaAdminClient, target: StreamTarget) -> S
     started = [
         group
         for group in target.groups
-        if group not in target.live_groups
-        and await _kafka_position(admin, target, group=group, partitions=partitions)
+        if await _kafka_position(admin, target, group=group, partitions=partitions)
     ]
     return replace(report, groups_created=tuple(started))
 

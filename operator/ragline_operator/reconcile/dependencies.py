@@ -20,8 +20,15 @@ LLM_REACHABLE = "LLMReachable"
 
 
 def stream_target(spec: EventStreamSpec, address: str) -> StreamTarget:
-    """The topic or stream the spec asks for, at ``address`` (the Secret's value)."""
-    groups = tuple(dict.fromkeys([BUILTIN_CONSUMER_GROUP, *(c.group for c in spec.consumers)]))
+    """The topic or stream the spec asks for, at ``address`` (the Secret's value).
+
+    Its groups are the listed consumers' groups. The built-in ``notifier`` is not one: every
+    notifier process reads through a group of its own (each must see every event), which it
+    makes itself at the stream's end; a shared ``notifier`` group would be read by nobody, and
+    Redis monitoring would report its lag growing for ever.
+    """
+    listed = (c.group for c in spec.consumers if c.group != BUILTIN_CONSUMER_GROUP)
+    groups = tuple(dict.fromkeys(listed))
     backend = spec.backend
     if backend.type is BackendType.KAFKA and backend.kafka is not None:
         kafka = backend.kafka
@@ -33,7 +40,6 @@ def stream_target(spec: EventStreamSpec, address: str) -> StreamTarget:
             replication_factor=kafka.replication_factor,
             retention_ms=int(parse_duration(kafka.retention).total_seconds() * 1000),
             groups=groups,
-            live_groups=(BUILTIN_CONSUMER_GROUP,),
         )
     if backend.redis is None:
         raise ValueError("spec.backend has no block for its type")
@@ -42,7 +48,6 @@ def stream_target(spec: EventStreamSpec, address: str) -> StreamTarget:
         address=address,
         name=backend.redis.stream,
         groups=groups,
-        live_groups=(BUILTIN_CONSUMER_GROUP,),
     )
 
 

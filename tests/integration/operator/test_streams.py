@@ -33,7 +33,6 @@ def kafka(
     *,
     partitions: int = PARTITIONS,
     groups: tuple[str, ...] = (),
-    live_groups: tuple[str, ...] = (),
 ) -> StreamTarget:
     return StreamTarget(
         kind=StreamKind.KAFKA,
@@ -41,7 +40,6 @@ def kafka(
         name=topic,
         partitions=partitions,
         groups=groups,
-        live_groups=live_groups,
     )
 
 
@@ -67,25 +65,22 @@ async def committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> dict[
     return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
 
 
-async def test_kafka_groups_start_at_the_log_start_and_the_notifier_group_is_left_alone(
+async def test_kafka_groups_start_at_the_log_start(
     kafka_bootstrap: str, admin: AIOKafkaAdminClient
 ) -> None:
     topic = f"orders-{uuid.uuid4().hex}"
-    billing, notifier = f"billing-{uuid.uuid4().hex}", f"notifier-{uuid.uuid4().hex}"
+    billing = f"billing-{uuid.uuid4().hex}"
     created = await ensure_stream(kafka(kafka_bootstrap, topic), seconds=SECONDS)
     assert created.ready, created.message
     assert created.created
     # A backlog is produced (and its oldest records expire) before any consumer has joined.
     await produce_and_trim(kafka_bootstrap, admin, topic)
-    target = kafka(kafka_bootstrap, topic, groups=(notifier, billing), live_groups=(notifier,))
 
-    report = await ensure_stream(target, seconds=SECONDS)
+    report = await ensure_stream(kafka(kafka_bootstrap, topic, groups=(billing,)), seconds=SECONDS)
 
     assert report.ready, report.message
     assert report.groups_created == (billing,)
-    listed = {group for group, *_ in await admin.list_consumer_groups()}
-    assert billing in listed
-    assert notifier not in listed
+    assert billing in {group for group, *_ in await admin.list_consumer_groups()}
     # What is still retained of the backlog is billing's lag.
     assert await committed(admin, billing, topic) == dict.fromkeys(range(PARTITIONS), TRIMMED)
 
@@ -149,28 +144,41 @@ async def test_a_grown_topic_gives_groups_a_position_on_the_new_partitions_only(
     assert await committed(admin, billing, topic) == {0: RECORDS_PER_PARTITION, 1: 0, 2: 0}
 
 
-async def test_redis_groups_start_at_the_beginning_and_the_notifier_at_the_end(
-    redis_url: str,
-) -> None:
+async def test_redis_groups_start_at_the_beginning(redis_url: str) -> None:
     stream = f"orders-{uuid.uuid4().hex}"
     client = redis.from_url(redis_url, decode_responses=True)
     try:
         for n in range(RECORDS_PER_PARTITION):
             await client.xadd(stream, {"n": str(n)})
         target = StreamTarget(
-            kind=StreamKind.REDIS,
-            address=redis_url,
-            name=stream,
-            groups=("notifier", "billing"),
-            live_groups=("notifier",),
+            kind=StreamKind.REDIS, address=redis_url, name=stream, groups=("billing", "audit")
         )
 
         report = await ensure_stream(target, seconds=SECONDS)
 
         assert report.ready
-        assert report.groups_created == ("notifier", "billing")
+        assert report.groups_created == ("billing", "audit")
         lag = {g["name"]: g["lag"] for g in await client.xinfo_groups(stream)}
-        assert lag == {"notifier": 0, "billing": RECORDS_PER_PARTITION}
+        assert lag == {"billing": RECORDS_PER_PARTITION, "audit": RECORDS_PER_PARTITION}
+    finally:
+        await client.delete(stream)
+        await client.aclose()
+
+
+async def test_a_redis_stream_without_listed_groups_is_created_empty_and_groupless(
+    redis_url: str,
+) -> None:
+    stream = f"orders-{uuid.uuid4().hex}"
+    client = redis.from_url(redis_url, decode_responses=True)
+    target = StreamTarget(kind=StreamKind.REDIS, address=redis_url, name=stream)
+    try:
+        report = await ensure_stream(target, seconds=SECONDS)
+        again = await ensure_stream(target, seconds=SECONDS)
+
+        assert (report.ready, report.created, again.created) == (True, True, False)
+        info = await client.xinfo_stream(stream)
+        # Nothing in it, nothing ever added, and no group that nobody reads.
+        assert (info["length"], info["entries-added"], info["groups"]) == (0, 0, 0)
     finally:
         await client.delete(stream)
         await client.aclose()

@@ -177,7 +177,7 @@ async def test_the_stream_is_ensured_and_its_creation_announced_once(
     assert (target.name, target.address, target.groups) == (
         "orders",
         "redis://127.0.0.1:6379/0",
-        ("notifier",),
+        (),
     )
     state = conditions(second["status"])
     assert state["BrokerReachable"] == ("True", "Connected")

@@ -23,12 +23,11 @@ def test_a_kafka_spec_asks_for_its_topic_partitions_and_retention() -> None:
 
     assert (target.kind, target.name, target.partitions) == (StreamKind.KAFKA, "orders", 6)
     assert target.retention_ms == 7 * 86_400_000
-    assert target.groups == ("notifier", "billing")
-    # The notifier serves live events: it never gets a position at the topic's start.
-    assert target.live_groups == ("notifier",)
+    # Each notifier process reads through a group of its own: no shared "notifier" group.
+    assert target.groups == ("billing",)
 
 
-def test_a_redis_spec_asks_for_its_stream_and_every_group_once() -> None:
+def test_a_redis_spec_asks_for_its_stream_and_every_listed_group_but_the_notifiers() -> None:
     consumers = [{"group": "notifier"}, BILLING]
     spec = EventStreamSpec.model_validate(redis_stream_spec(consumers=consumers))
 
@@ -37,7 +36,7 @@ def test_a_redis_spec_asks_for_its_stream_and_every_group_once() -> None:
     assert (target.kind, target.name, target.groups) == (
         StreamKind.REDIS,
         "orders",
-        ("notifier", "billing"),
+        ("billing",),
     )
 
 
