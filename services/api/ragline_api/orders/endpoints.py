@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
-from ragline_api.deps import AnyRole, SessionDep, StateDep
+from ragline_api.deps import AnyRole, SessionDep, StateDep, api_state, open_session
 from ragline_api.orders import service
 from ragline_api.orders.idempotency import KEY_PATTERN
 from ragline_api.orders.schemas import OrderCreate, OrderPage, OrderPublic, OrderUpdate
@@ -40,20 +40,19 @@ IdempotencyKey = Annotated[
     summary="Place an order",
 )
 async def create_order(
-    body: OrderCreate,
-    idempotency_key: IdempotencyKey,
-    principal: AnyRole,
-    session: SessionDep,
-    state: StateDep,
+    body: OrderCreate, idempotency_key: IdempotencyKey, principal: AnyRole, request: Request
 ) -> Response:
-    stored, replayed = await service.create_order(
-        session,
-        principal=principal,
-        body=body,
-        idempotency_key=idempotency_key,
-        idempotency_ttl=state.idempotency_ttl,
-        source=state.settings.event_source,
-    )
+    # The busiest write: the session is opened here, not by a dependency (see open_session).
+    state = api_state(request)
+    async with open_session(state, principal) as session:
+        stored, replayed = await service.create_order(
+            session,
+            principal=principal,
+            body=body,
+            idempotency_key=idempotency_key,
+            idempotency_ttl=state.idempotency_ttl,
+            source=state.settings.event_source,
+        )
     if replayed:
         state.metrics.idempotent_replays.inc()
     else:

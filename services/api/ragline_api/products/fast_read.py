@@ -24,10 +24,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ragline_api.deps import api_state, rate_limit, remember_principal, verify_bearer
+from ragline_api.deps import (
+    api_state,
+    open_session,
+    rate_limit,
+    remember_principal,
+    verify_bearer,
+)
 from ragline_api.products import service
 from ragline_api.roles import Role
-from ragline_common.db import tenant_session
 from ragline_common.errors import RaglineError
 
 PREFIX = "/v1/products/"
@@ -88,9 +93,7 @@ class CachedProductReads:
         remember_principal(request, principal)
         try:
             return await service.product_json(
-                lambda: tenant_session(
-                    state.engine, tenant_id=principal.tenant_id, role=state.db_role
-                ),
+                lambda: open_session(state, principal),
                 state.product_cache,
                 tenant_id=principal.tenant_id,
                 product_id=product_id,
