@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
+from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from ragline_api.deps import AnyRole, SessionDep, StateDep, api_state, open_session
@@ -13,6 +14,8 @@ from ragline_api.orders import service
 from ragline_api.orders.idempotency import KEY_PATTERN
 from ragline_api.orders.schemas import OrderCreate, OrderPage, OrderPublic, OrderUpdate
 from ragline_api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from ragline_api.state import ApiState
+from ragline_common.auth import Principal
 from ragline_common.errors import problem_responses
 from ragline_common.events import OrderStatus
 
@@ -42,8 +45,17 @@ IdempotencyKey = Annotated[
 async def create_order(
     body: OrderCreate, idempotency_key: IdempotencyKey, principal: AnyRole, request: Request
 ) -> Response:
+    return await place_order(
+        api_state(request), principal=principal, body=body, idempotency_key=idempotency_key
+    )
+
+
+async def place_order(
+    state: ApiState, *, principal: Principal, body: OrderCreate, idempotency_key: str
+) -> Response:
+    """Place (or replay) the order and answer it: the route's work, shared with the plain-ASGI
+    path (:mod:`ragline_api.orders.fast_create`)."""
     # The busiest write: the session is opened here, not by a dependency (see open_session).
-    state = api_state(request)
     async with open_session(state, principal) as session:
         stored, replayed = await service.create_order(
             session,
@@ -64,6 +76,14 @@ async def create_order(
         media_type="application/json",
         headers={"Idempotent-Replayed": "true"} if replayed else None,
     )
+
+
+def create_route() -> APIRoute:
+    """Return the route of ``POST /v1/orders`` (the plain-ASGI path stands in for it)."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.endpoint is create_order:
+            return route
+    raise LookupError("the order route is missing")
 
 
 @router.get("", response_model=OrderPage, summary="List orders")
