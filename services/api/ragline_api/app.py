@@ -135,6 +135,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         description=(api_doc or "").strip(),
         version=VERSION,
         lifespan=lifespan,
+        # RAGline's metrics are Prometheus (below); FastAPI's native OpenTelemetry, never
+        # configured here, would still look for global providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_problem_handlers(app)
     app.include_router(products_router)
