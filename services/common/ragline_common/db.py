@@ -38,6 +38,13 @@ _SET_ROLE_AND_TENANT = text(
 )
 
 AfterCommit = Callable[[], Awaitable[None]]
+
+
+class TransactionAbortedError(RuntimeError):
+    """A commit found the transaction aborted by an earlier failed statement (nothing was
+    written)."""
+
+
 # asyncpg ships no type information; this names what :meth:`TenantSession.driver` returns.
 DriverConnection = Any
 log = get_logger(__name__)
@@ -170,7 +177,10 @@ class TenantSession:
         A failing callback is logged and does not undo or hide the commit: the data is durable.
         """
         if self._on_driver:
-            await self._driver.execute("COMMIT")
+            # COMMIT of a transaction a failed statement aborted rolls back without an error:
+            # only its status tells, and it must not pass for a commit.
+            if await self._driver.execute("COMMIT") != "COMMIT":
+                raise TransactionAbortedError("the transaction had failed and was rolled back")
         elif self._conn is not None:
             await self._conn.commit()
         callbacks, self._after_commit = self._after_commit, []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
@@ -11,7 +12,7 @@ import sqlalchemy.exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ragline_common.db import create_engine, tenant_session
+from ragline_common.db import TransactionAbortedError, create_engine, tenant_session
 from tests.integration.api.conftest import Api, Tenants, create_products
 
 pytestmark = pytest.mark.integration
@@ -191,3 +192,22 @@ async def test_a_failed_statement_on_the_driver_rolls_back_and_pools_a_clean_con
         async with tenant_session(engine, tenant_id="acme", role="ragline_app") as session:
             driver = await session.driver()
             assert await driver.fetchval("SELECT count(*) FROM products") == 0
+
+
+async def test_a_commit_after_a_swallowed_failure_is_not_taken_for_a_commit(
+    engine: AsyncEngine,
+) -> None:
+    async def write_after_a_failure() -> None:
+        async with tenant_session(engine, tenant_id="acme", role="ragline_app") as session:
+            driver = await session.driver()
+            await driver.execute(
+                "INSERT INTO products (id, tenant_id, sku, name, price_cents, currency) "
+                "VALUES (gen_random_uuid(), 'acme', 'kept?', 'X', 1, 'EUR')"
+            )
+            with contextlib.suppress(asyncpg.PostgresError):
+                await driver.execute("SELECT 1 / 0")
+
+    with pytest.raises(TransactionAbortedError):
+        await write_after_a_failure()
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM products"))).scalar() == 0
