@@ -26,7 +26,7 @@ from ragline_api.roles import Role
 from ragline_api.state import ApiState
 from ragline_common.auth import Principal, bearer_token
 from ragline_common.db import TenantSession, tenant_session
-from ragline_common.errors import ForbiddenError, RateLimitedError
+from ragline_common.errors import ForbiddenError, RaglineError, RateLimitedError
 from ragline_common.ratelimit import Decision
 
 BEARER_DESCRIPTION = "A tenant JWT (`ragline token` mints one)"
@@ -81,6 +81,22 @@ async def authenticate(request: Request) -> Principal:
     if not decision.allowed:
         state.metrics.rate_limited.inc()
         raise RateLimitedError(retry_after_seconds=decision.retry_after_seconds)
+    return principal
+
+
+async def plain_principal(request: Request, *, roles: frozenset[str]) -> Principal | None:
+    """Return the principal a plain-ASGI path may serve, charged and remembered; None when the
+    route must answer instead (a bad token, no role of ``roles``, over the limit: nothing
+    charged), so a request is authenticated and charged once whichever answers it."""
+    try:
+        principal = await verify_bearer(request)
+    except RaglineError:
+        return None
+    if not principal.has_any(roles):
+        return None
+    if not (await rate_limit(api_state(request), principal)).allowed:
+        return None
+    remember_principal(request, principal)
     return principal
 
 

@@ -3,8 +3,8 @@
 Placing an order is the API's busiest write, and FastAPI's routing, dependency solving and body
 handling cost about a third of its CPU. So :class:`PlainOrderPosts` (beside the fast product read:
 the request context, metrics, access log and body limit still wrap it) places well-formed orders
-itself, with the route's own code: :func:`~ragline_api.deps.verify_bearer`,
-:func:`~ragline_api.deps.rate_limit`, the body model parsed from ``json.loads`` as FastAPI does,
+itself, with the route's own code: :func:`~ragline_api.deps.plain_principal` (the route's
+token verification and rate limit), the body model parsed from ``json.loads`` as FastAPI does,
 and :func:`~ragline_api.orders.endpoints.place_order`, which answers exactly as the route does
 (problems included: they come from the same handler function).
 
@@ -26,12 +26,11 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ragline_api.deps import api_state, rate_limit, remember_principal, verify_bearer
+from ragline_api.deps import api_state, plain_principal
 from ragline_api.orders.endpoints import place_order
 from ragline_api.orders.idempotency import HEADER, KEY_PATTERN
 from ragline_api.orders.schemas import OrderCreate
 from ragline_api.roles import Role
-from ragline_common.auth import Principal
 from ragline_common.errors import RaglineError, problem_response
 
 PATH = "/v1/orders"
@@ -111,7 +110,7 @@ class PlainOrderPosts:
         request = Request(scope, receive)
         idempotency_key = key.decode("latin-1")
         order = _parse(body) if _KEY.fullmatch(idempotency_key) else None
-        principal = await self._principal(request) if order is not None else None
+        principal = await plain_principal(request, roles=_ORDERING) if order is not None else None
         if order is None or principal is None:
             await self.app(scope, _replaying(messages, receive), send)
             return
@@ -123,16 +122,3 @@ class PlainOrderPosts:
         except RaglineError as error:  # as the route's problem handler renders it
             response = problem_response(error, instance=scope["path"])
         await response(scope, receive, send)
-
-    async def _principal(self, request: Request) -> Principal | None:
-        """Return the principal if it may order and is within its limit (charged), else None."""
-        try:
-            principal = await verify_bearer(request)
-        except RaglineError:
-            return None
-        if not principal.has_any(_ORDERING):
-            return None
-        if not (await rate_limit(api_state(request), principal)).allowed:
-            return None
-        remember_principal(request, principal)
-        return principal
