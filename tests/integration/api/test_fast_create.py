@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from tests.integration.api.conftest import Api, Tenants, create_products
+from ragline_common.registry import TenantLimits
+from tests.integration.api.conftest import MENU, Api, Tenants, create_products
 
 pytestmark = pytest.mark.integration
 
@@ -112,3 +114,40 @@ async def test_what_the_plain_post_cannot_place_is_the_routes_to_answer(
     assert posts_counted(api, 201) == 1
     listed = await api.client.get("/v1/orders", headers=staff)
     assert len(listed.json()["items"]) == 1
+
+
+async def test_over_its_limit_a_tenant_gets_the_routes_429_charged_once(
+    api: Api, tenants: Tenants
+) -> None:
+    # A burst this small leases one token at a time: every request is counted exactly.
+    tenants.add("tiny", limits=TenantLimits(requests_per_second=0.1, burst=3))
+    product = (await create_products(api, tenants, "tiny", menu=[MENU[0]]))[0]
+    headers = tenants.headers("tiny")
+    body = {"lines": [{"product_id": product["id"], "quantity": 1}]}
+
+    def place() -> Any:
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        return api.client.post("/v1/orders", json=body, headers={**headers, **key})
+
+    assert [(await place()).status_code for _ in range(2)] == [201, 201]
+    limited = await place()
+    assert limited.status_code == 429
+    assert limited.headers["content-type"] == "application/problem+json"
+    assert int(limited.headers["retry-after"]) >= 1
+    assert api.metric("ragline_api_rate_limited_requests_total") == 1
+
+
+async def test_a_chunked_order_goes_to_the_route_and_is_placed(api: Api, tenants: Tenants) -> None:
+    product = (await create_products(api, tenants, "acme"))[0]
+    content = json.dumps({"lines": [{"product_id": product["id"], "quantity": 3}]}).encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(content), 16):
+            yield content[start : start + 16]
+
+    headers = {**tenants.headers("acme"), "Content-Type": "application/json"}
+    placed = await api.client.post(
+        "/v1/orders", content=chunks(), headers={**headers, "Idempotency-Key": "chunked"}
+    )
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["total_cents"] == 3 * product["price_cents"]
