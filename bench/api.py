@@ -10,7 +10,9 @@ for a fixed time with a fixed number of connections:
 - ``products_get_rps`` / ``products_get_p95_ms``: a cached product (JWT, rate limit, cache hit);
 - ``ratio_vs_bare``: products_get_rps / bare_rps;
 - ``orders_post_per_s`` / ``orders_post_p95_ms``: orders, each with a new Idempotency-Key, its
-  outbox row and stored response committed in one transaction;
+  outbox row and stored response committed in one transaction, as fast as the connections go;
+- ``orders_moderate_p95_ms``: the p95 of orders sent at a steady ``MODERATE_ORDERS_PER_S``
+  (timed from when each was due, so a stall counts for every order it delays);
 - ``*_cpu_us``: CPU time the server process spent per request while measured (user + system,
   from ``/proc``), and ``cpu_ratio_vs_bare`` = bare_cpu_us / products_get_cpu_us. The machine is
   shared, so rates move with whatever else runs; CPU per request moves far less, which makes it
@@ -56,6 +58,8 @@ WARMUP_S = 1.0
 MEASURE_S = 4.0
 START_TIMEOUT_S = 30.0
 UNLIMITED = TenantLimits(requests_per_second=1_000_000, burst=1_000_000)
+# "Moderate load" for the latency aim: a fifth of the throughput aim (1,000 orders/s).
+MODERATE_ORDERS_PER_S = 200
 
 
 def bare_app() -> FastAPI:
@@ -110,11 +114,25 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
 
 
 async def _connection(
-    port: int, request: Callable[[], bytes], *, until: float, measure_from: float, load: Load
+    port: int,
+    request: Callable[[], bytes],
+    *,
+    until: float,
+    measure_from: float,
+    load: Load,
+    interval: float = 0.0,
+    offset: float = 0.0,
 ) -> None:
+    """Send requests one after another; with ``interval``, one every ``interval`` seconds from
+    ``offset`` seconds on, each timed from when it was due."""
     reader, writer = await asyncio.open_connection(HOST, port)
+    due = time.perf_counter() + offset
     try:
         while (now := time.perf_counter()) < until:
+            if interval:
+                if due > now:
+                    await asyncio.sleep(due - now)
+                now, due = due, due + interval
             writer.write(request())
             status = await _read_response(reader)
             if now >= measure_from:
@@ -133,17 +151,30 @@ async def _server_cpu(pid: int, *, measure_from: float, until: float, load: Load
     load.server_cpu_seconds = cpu_seconds(pid) - before
 
 
-async def drive(port: int, request: Callable[[], bytes], *, pid: int) -> Load:
-    """Run ``CONNECTIONS`` keep-alive connections for warm-up plus ``MEASURE_S`` seconds."""
+async def drive(
+    port: int, request: Callable[[], bytes], *, pid: int, rate: float | None = None
+) -> Load:
+    """Run ``CONNECTIONS`` keep-alive connections for warm-up plus ``MEASURE_S`` seconds, as fast
+    as they go or at ``rate`` requests per second in all."""
     load = Load()
     start = time.perf_counter()
     measure_from = start + WARMUP_S
     until = measure_from + MEASURE_S
+    interval = CONNECTIONS / rate if rate else 0.0
     await asyncio.gather(
         _server_cpu(pid, measure_from=measure_from, until=until, load=load),
         *(
-            _connection(port, request, until=until, measure_from=measure_from, load=load)
-            for _ in range(CONNECTIONS)
+            _connection(
+                port,
+                request,
+                until=until,
+                measure_from=measure_from,
+                load=load,
+                interval=interval,
+                # Staggered: connections in step would send bursts, not a steady rate.
+                offset=interval * index / CONNECTIONS,
+            )
+            for index in range(CONNECTIONS)
         ),
     )
     return load
@@ -214,10 +245,18 @@ def run() -> dict[str, float]:
                     drive(api_port, get_request(f"/v1/products/{product_id}", staff), pid=pid)
                 )
                 orders = asyncio.run(drive(api_port, order_request(staff, product_id), pid=pid))
-    if reads.failures or orders.failures or bare.failures:
+                moderate = asyncio.run(
+                    drive(
+                        api_port,
+                        order_request(staff, product_id),
+                        pid=pid,
+                        rate=MODERATE_ORDERS_PER_S,
+                    )
+                )
+    if reads.failures or orders.failures or bare.failures or moderate.failures:
         raise RuntimeError(
             f"failed requests: bare {bare.statuses}, reads {reads.statuses}, "
-            f"orders {orders.statuses}"
+            f"orders {orders.statuses}, moderate orders {moderate.statuses}"
         )
     bare_rps = bare.rate(MEASURE_S)
     products_rps = reads.rate(MEASURE_S)
@@ -228,6 +267,8 @@ def run() -> dict[str, float]:
         "ratio_vs_bare": round(products_rps / bare_rps, 3),
         "orders_post_per_s": round(orders.rate(MEASURE_S), 1),
         "orders_post_p95_ms": round(orders.p95_ms(), 2),
+        "orders_moderate_per_s": round(moderate.rate(MEASURE_S), 1),
+        "orders_moderate_p95_ms": round(moderate.p95_ms(), 2),
         "bare_cpu_us": round(bare.cpu_us(), 1),
         "products_get_cpu_us": round(reads.cpu_us(), 1),
         "cpu_ratio_vs_bare": round(bare.cpu_us() / reads.cpu_us(), 3),

@@ -16,7 +16,9 @@ from sqlalchemy import text
 from ragline_api import __doc__ as api_doc
 from ragline_api.metrics import ApiMetrics
 from ragline_api.orders import idempotency
+from ragline_api.orders.endpoints import create_route
 from ragline_api.orders.endpoints import router as orders_router
+from ragline_api.orders.fast_create import PlainOrderPosts
 from ragline_api.products.endpoints import read_route
 from ragline_api.products.endpoints import router as products_router
 from ragline_api.products.fast_read import CachedProductReads
@@ -133,6 +135,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         description=(api_doc or "").strip(),
         version=VERSION,
         lifespan=lifespan,
+        # RAGline's metrics are Prometheus (below); FastAPI's native OpenTelemetry, never
+        # configured here, would still look for global providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_problem_handlers(app)
     app.include_router(products_router)
@@ -142,7 +147,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     # Added last = outermost: the request context wraps the body limit, so a 413 is logged,
     # counted and carries the correlation id like any other answer; both wrap the fast product
-    # read, which answers only plain successes and passes everything else to the routes.
+    # read and the plain order post, which answer only well-formed requests and pass everything
+    # else to the routes.
+    app.add_middleware(PlainOrderPosts, route=create_route())
     app.add_middleware(CachedProductReads, route=read_route())
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(

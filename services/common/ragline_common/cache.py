@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -95,6 +96,7 @@ class LeasedCache:
         self._prefix = prefix
         self.policy = policy or CachePolicy()
         self._metrics = metrics
+        self._lookups: dict[str, Counter] = {}
         self._store = redis.register_script(_STORE_IF_LEASED)
         self._get_or_lease = redis.register_script(_GET_OR_LEASE)
 
@@ -103,8 +105,13 @@ class LeasedCache:
         return value_key, value_key + ":lease"
 
     def _count(self, result: str) -> None:
-        if self._metrics is not None:
-            self._metrics.lookups.labels(self.name, result).inc()
+        if self._metrics is None:
+            return
+        # The labelled child, kept: ``labels()`` costs a lock and a lookup, on every cache hit.
+        counter = self._lookups.get(result)
+        if counter is None:
+            counter = self._lookups[result] = self._metrics.lookups.labels(self.name, result)
+        counter.inc()
 
     async def get_or_load(self, key: str, loader: Loader) -> bytes | None:
         """Return the cached value of ``key``, loading (and caching) it on a miss.

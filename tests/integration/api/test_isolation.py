@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 import sqlalchemy.exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ragline_common.db import create_engine, tenant_session
+from ragline_common.db import TransactionAbortedError, create_engine, tenant_session
 from tests.integration.api.conftest import Api, Tenants, create_products
 
 pytestmark = pytest.mark.integration
@@ -137,3 +139,75 @@ async def test_the_tenant_setting_does_not_leak_into_the_next_transaction(
         user, tenant = leftover.one()
         assert user == "postgres"
         assert tenant in (None, "")
+
+
+async def test_a_session_begun_on_the_driver_is_scoped_and_atomic(
+    api: Api, tenants: Tenants, engine: AsyncEngine
+) -> None:
+    await create_products(api, tenants, "acme")
+    # A tenant id that would break out of a badly quoted literal is just an unknown tenant.
+    for tenant in ("globex", "x'); SET LOCAL ROLE postgres; SELECT ('"):
+        async with tenant_session(engine, tenant_id=tenant, role="ragline_app") as session:
+            driver = await session.driver()
+            user, seen = await driver.fetchrow(
+                "SELECT current_user, current_setting('app.tenant_id')"
+            )
+            assert (user, seen) == ("ragline_app", tenant)
+            assert await driver.fetchval("SELECT count(*) FROM products") == 0
+            with pytest.raises(RuntimeError, match="driver statements only"):
+                await session.execute(text("SELECT 1"))
+
+    async def cheapen_then_fail() -> None:
+        async with tenant_session(engine, tenant_id="acme", role="ragline_app") as session:
+            driver = await session.driver()
+            await driver.execute("UPDATE products SET price_cents = 1")
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        await cheapen_then_fail()
+    async with engine.connect() as conn:
+        prices = (await conn.execute(text("SELECT price_cents FROM products"))).scalars()
+        assert 1 not in set(prices)  # rolled back
+        # The pooled connection came back idle, as the owner, without the tenant.
+        user, tenant = (
+            await conn.execute(text("SELECT current_user, current_setting('app.tenant_id', true)"))
+        ).one()
+        assert (user, tenant or None) == ("postgres", None)
+
+
+async def test_a_failed_statement_on_the_driver_rolls_back_and_pools_a_clean_connection(
+    engine: AsyncEngine,
+) -> None:
+    async def smuggle() -> None:
+        async with tenant_session(engine, tenant_id="globex", role="ragline_app") as session:
+            driver = await session.driver()
+            await driver.execute(
+                "INSERT INTO products (id, tenant_id, sku, name, price_cents, currency) "
+                "VALUES (gen_random_uuid(), 'acme', 'smuggled', 'X', 1, 'EUR')"
+            )
+
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+        await smuggle()
+    for _ in range(2):  # both pooled connections
+        async with tenant_session(engine, tenant_id="acme", role="ragline_app") as session:
+            driver = await session.driver()
+            assert await driver.fetchval("SELECT count(*) FROM products") == 0
+
+
+async def test_a_commit_after_a_swallowed_failure_is_not_taken_for_a_commit(
+    engine: AsyncEngine,
+) -> None:
+    async def write_after_a_failure() -> None:
+        async with tenant_session(engine, tenant_id="acme", role="ragline_app") as session:
+            driver = await session.driver()
+            await driver.execute(
+                "INSERT INTO products (id, tenant_id, sku, name, price_cents, currency) "
+                "VALUES (gen_random_uuid(), 'acme', 'kept?', 'X', 1, 'EUR')"
+            )
+            with contextlib.suppress(asyncpg.PostgresError):
+                await driver.execute("SELECT 1 / 0")
+
+    with pytest.raises(TransactionAbortedError):
+        await write_after_a_failure()
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM products"))).scalar() == 0

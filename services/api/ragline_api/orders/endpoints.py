@@ -5,14 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from ragline_api.deps import AnyRole, SessionDep, StateDep
+from ragline_api.deps import AnyRole, SessionDep, StateDep, api_state, open_session
 from ragline_api.orders import service
 from ragline_api.orders.idempotency import KEY_PATTERN
 from ragline_api.orders.schemas import OrderCreate, OrderPage, OrderPublic, OrderUpdate
 from ragline_api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from ragline_api.state import ApiState
+from ragline_common.auth import Principal
 from ragline_common.errors import problem_responses
 from ragline_common.events import OrderStatus
 
@@ -40,20 +43,28 @@ IdempotencyKey = Annotated[
     summary="Place an order",
 )
 async def create_order(
-    body: OrderCreate,
-    idempotency_key: IdempotencyKey,
-    principal: AnyRole,
-    session: SessionDep,
-    state: StateDep,
+    body: OrderCreate, idempotency_key: IdempotencyKey, principal: AnyRole, request: Request
 ) -> Response:
-    stored, replayed = await service.create_order(
-        session,
-        principal=principal,
-        body=body,
-        idempotency_key=idempotency_key,
-        idempotency_ttl=state.idempotency_ttl,
-        source=state.settings.event_source,
+    return await place_order(
+        api_state(request), principal=principal, body=body, idempotency_key=idempotency_key
     )
+
+
+async def place_order(
+    state: ApiState, *, principal: Principal, body: OrderCreate, idempotency_key: str
+) -> Response:
+    """Place (or replay) the order and answer it: the route's work, shared with the plain-ASGI
+    path (:mod:`ragline_api.orders.fast_create`)."""
+    # The busiest write: the session is opened here, not by a dependency (see open_session).
+    async with open_session(state, principal) as session:
+        stored, replayed = await service.create_order(
+            session,
+            principal=principal,
+            body=body,
+            idempotency_key=idempotency_key,
+            idempotency_ttl=state.idempotency_ttl,
+            source=state.settings.event_source,
+        )
     if replayed:
         state.metrics.idempotent_replays.inc()
     else:
@@ -65,6 +76,14 @@ async def create_order(
         media_type="application/json",
         headers={"Idempotent-Replayed": "true"} if replayed else None,
     )
+
+
+def create_route() -> APIRoute:
+    """Return the route of ``POST /v1/orders`` (the plain-ASGI path stands in for it)."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.endpoint is create_order:
+            return route
+    raise LookupError("the order route is missing")
 
 
 @router.get("", response_model=OrderPage, summary="List orders")

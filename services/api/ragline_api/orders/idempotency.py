@@ -34,22 +34,23 @@ from ragline_common.errors import ConflictError, FieldProblem, UnprocessableErro
 from ragline_common.retention import purge_every, purge_in_batches
 
 HEADER = "Idempotency-Key"
-# A CTE for a statement that claims the key (it yields a row when the key is ours): a new key is
-# inserted; an expired one is taken over as if new; a live one yields nothing (after waiting for
-# the transaction that holds it, if any). ``:ttl`` is an interval (a ``timedelta``).
+# A CTE for a driver statement that claims the key (it yields a row when the key is ours): a new
+# key is inserted; an expired one is taken over as if new; a live one yields nothing (after
+# waiting for the transaction that holds it, if any). Parameters: $1 tenant, $2 key, $3 request
+# hash, $4 the TTL (an interval: a ``timedelta``).
 CLAIM_CTE = """
 claim AS (
   INSERT INTO idempotency_keys AS k (tenant_id, key, request_hash, created_at)
-  VALUES (:tenant_id, :key, :hash, now())
+  VALUES ($1, $2, $3, now())
   ON CONFLICT (tenant_id, key) DO UPDATE
     SET request_hash = EXCLUDED.request_hash, status_code = NULL, response = NULL,
         created_at = EXCLUDED.created_at
-    WHERE k.created_at < now() - CAST(:ttl AS interval)
+    WHERE k.created_at < now() - CAST($4 AS interval)
   RETURNING 1
 )"""
-_STORED = text(
+_STORED = (
     "SELECT request_hash, status_code, response FROM idempotency_keys "
-    "WHERE tenant_id = :tenant_id AND key = :key"
+    "WHERE tenant_id = $1 AND key = $2"
 )
 # The oldest expired keys first, as the DSN's user (the table's owner: row-level security does not
 # apply, so one statement purges every tenant). Rows locked by a claim are skipped, not waited for.
@@ -85,11 +86,12 @@ async def stored_response(session: TenantSession, *, key: str, request_hash: str
 
     Raises 422 if the key was used for another request, 409 if its answer is not stored yet.
     """
-    row = (await session.execute(_STORED, {"tenant_id": session.tenant_id, "key": key})).first()
-    if row is None or row.status_code is None or row.response is None:
+    driver = await session.driver()
+    row = await driver.fetchrow(_STORED, session.tenant_id, key)
+    if row is None or row["status_code"] is None or row["response"] is None:
         # Only committed claims are visible here, and they always carry their response.
         raise ConflictError("a request with this Idempotency-Key is in progress")
-    if row.request_hash != request_hash:
+    if row["request_hash"] != request_hash:
         raise UnprocessableError(
             "this Idempotency-Key was used with a different request",
             errors=[
@@ -101,7 +103,7 @@ async def stored_response(session: TenantSession, *, key: str, request_hash: str
                 )
             ],
         )
-    return StoredResponse(status_code=row.status_code, body=row.response)
+    return StoredResponse(status_code=row["status_code"], body=row["response"])
 
 
 async def purge_expired(engine: AsyncEngine, *, ttl: timedelta, batch_size: int) -> int:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ragline_api.orders import idempotency, repository
 from ragline_api.orders.idempotency import StoredResponse
+from ragline_api.orders.repository import ProductToPrice
 from ragline_api.orders.schemas import OrderCreate, OrderLinePublic, OrderPage, OrderPublic
 from ragline_api.orders.transitions import check_transition
 from ragline_api.pagination import decode_cursor, encode_cursor
@@ -34,7 +35,7 @@ def _visible_to(principal: Principal) -> str | None:
 
 
 def _price_lines(
-    body: OrderCreate, found: Mapping[uuid.UUID, Any]
+    body: OrderCreate, found: Mapping[uuid.UUID, ProductToPrice]
 ) -> tuple[list[OrderLineData], str]:
     """Price every line from the tenant's products ``found`` (by id); refuse unknown, unavailable
     and mixed currency."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from ragline_api.deps import AnyRole, SessionDep, Staff, StateDep, api_state
+from ragline_api.deps import AnyRole, SessionDep, Staff, StateDep, api_state, open_session
 from ragline_api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from ragline_api.products import service
 from ragline_api.products.repository import ProductFilter
@@ -21,7 +21,6 @@ from ragline_api.products.schemas import (
     ProductUpdate,
 )
 from ragline_api.text import NO_NUL_PATTERN
-from ragline_common.db import tenant_session
 from ragline_common.errors import problem_responses
 
 router = APIRouter(
@@ -79,7 +78,7 @@ async def get_product(product_id: uuid.UUID, principal: AnyRole, request: Reques
     # and the cached JSON goes out as it is, without a model round trip.
     state = api_state(request)
     content = await service.product_json(
-        lambda: tenant_session(state.engine, tenant_id=principal.tenant_id, role=state.db_role),
+        lambda: open_session(state, principal),
         state.product_cache,
         tenant_id=principal.tenant_id,
         product_id=product_id,

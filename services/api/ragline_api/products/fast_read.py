@@ -2,10 +2,10 @@
 
 The product read is the API's hottest request, and once the product is cached it is one Redis
 ``GET``; FastAPI's routing, dependency solving, parameter validation and response handling cost
-more than that. So :class:`CachedProductReads` (innermost of the API's own middleware: the request
+more than that. So :class:`CachedProductReads` (inside the API's own middleware: the request
 context, metrics, access log and body limit still wrap it) serves the *plain success* itself, with
-the same code the route uses (:func:`~ragline_api.deps.verify_bearer`,
-:func:`~ragline_api.deps.rate_limit`, :func:`~ragline_api.products.service.product_json`) and the
+the same code the route uses (:func:`~ragline_api.deps.plain_principal`: the route's token
+verification and rate limit; :func:`~ragline_api.products.service.product_json`) and the
 same response (a :class:`~starlette.responses.Response` of the cached bytes).
 
 Everything else goes on to the route, unchanged: another method or path, a query string, an id
@@ -24,11 +24,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ragline_api.deps import api_state, rate_limit, remember_principal, verify_bearer
+from ragline_api.deps import api_state, open_session, plain_principal
 from ragline_api.products import service
 from ragline_api.roles import Role
-from ragline_common.db import tenant_session
-from ragline_common.errors import RaglineError
 
 PREFIX = "/v1/products/"
 # 8-4-4-4-12 hex digits: other spellings pydantic accepts are left to the route.
@@ -75,22 +73,13 @@ class CachedProductReads:
 
     async def _serve(self, request: Request, product_id: uuid.UUID) -> bytes | None:
         """Return the product's JSON if this is a plain success, else None (the route answers)."""
+        principal = await plain_principal(request, roles=_READERS)
+        if principal is None:
+            return None
         state = api_state(request)
         try:
-            principal = await verify_bearer(request)
-        except RaglineError:
-            return None
-        if not principal.has_any(_READERS):
-            return None
-        decision = await rate_limit(state, principal)
-        if not decision.allowed:
-            return None
-        remember_principal(request, principal)
-        try:
             return await service.product_json(
-                lambda: tenant_session(
-                    state.engine, tenant_id=principal.tenant_id, role=state.db_role
-                ),
+                lambda: open_session(state, principal),
                 state.product_cache,
                 tenant_id=principal.tenant_id,
                 product_id=product_id,
