@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
 from sqlalchemy import text
 
 from ragline_api import __doc__ as api_doc
@@ -24,6 +23,7 @@ from ragline_api.products.endpoints import router as products_router
 from ragline_api.products.fast_read import CachedProductReads
 from ragline_api.settings import ApiSettings
 from ragline_api.state import ApiState
+from ragline_common import redis_client
 from ragline_common.auth import TokenVerifier
 from ragline_common.cache import CachePolicy, LeasedCache
 from ragline_common.db import create_engine
@@ -46,7 +46,11 @@ async def build_state(settings: ApiSettings, metrics: ApiMetrics) -> ApiState:
         max_overflow=settings.db_max_overflow,
         application_name=settings.service_name,
     )
-    redis = Redis.from_url(settings.redis_url, max_connections=settings.redis_max_connections)
+    redis = redis_client.connect(
+        settings.redis_url,
+        command_timeout_seconds=settings.redis_timeout_seconds,
+        max_connections=settings.redis_max_connections,
+    )
     registry = RegistryStore(
         settings.registry_path, reload_seconds=settings.registry_reload_seconds
     )

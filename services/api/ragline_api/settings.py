@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from ragline_common.redis_client import DEFAULT_COMMAND_TIMEOUT_SECONDS
 from ragline_common.settings import ServiceSettings, TenantAuthSettings
 
 # Orders are small; a menu-sized product description fits many times over.
@@ -35,6 +36,15 @@ class ApiSettings(ServiceSettings, TenantAuthSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=20, ge=0, le=500)
     redis_max_connections: int = Field(default=100, ge=1)
+    redis_timeout_seconds: float = Field(
+        default=DEFAULT_COMMAND_TIMEOUT_SECONDS,
+        gt=0,
+        le=30,
+        description=(
+            "longest wait for one Redis command; past it the cache reads through to the database "
+            "and the rate limit lets the request in"
+        ),
+    )
     cache_ttl_seconds: int = Field(default=300, ge=1, description="product cache entry lifetime")
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024)
     rate_limit_enabled: bool = Field(default=True, description="per-tenant limits from registry")
