@@ -11,8 +11,9 @@ for HNSW: recall 0.67 at ``ef_search`` 64 and 0.89 at 400 in a trial run.) The H
 built as the service builds it (``index.ensure_index``: m=16, ef_construction=128).
 
 200 queries (embedded outside the timings) run through the service's retrieval path — a tenant
-scope (``SET LOCAL ROLE ragline_app`` and the tenant, so the row-level security policy is
-evaluated too) and ``rag.search.search``, top 10 — through the HNSW index, and with index scans
+session on the driver (``BEGIN`` with ``SET LOCAL ROLE ragline_app`` and the tenant in one round
+trip, so the row-level security policy is evaluated too) and ``rag.search.search``, top 10 —
+through the HNSW index, and with index scans
 off (``SET LOCAL enable_indexscan = off``: the exact scan, the baseline). Reported:
 ``p50_ms``/``p95_ms`` (HNSW), ``exact_p50_ms``/``exact_p95_ms``, ``recall_at_10`` (HNSW hits
 scoring at least the exact 10th best: ties count), ``speedup_vs_exact`` (exact p50 / HNSW p50)
@@ -42,7 +43,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import text
 
-from ragline_common.db import plain_dsn
+from ragline_common.db import plain_dsn, tenant_session
 from ragline_dev.infra import Stack
 from ragline_dev.infra.postgres import Postgres
 from ragline_llm import migrations
@@ -180,13 +181,12 @@ class Searcher:
 
     async def top(self, vector: list[float], *, exact: bool) -> list[Hit]:
         """The ``TOP_K`` nearest chunks (``exact``: by a full scan)."""
-        async with tenant_scope(self.engine, tenant_id=TENANT, role=APP_ROLE) as conn:
+        async with tenant_session(self.engine, tenant_id=TENANT, role=APP_ROLE) as session:
             if exact:
-                await conn.execute(text("SET LOCAL enable_indexscan = off"))
+                await (await session.driver()).execute("SET LOCAL enable_indexscan = off")
             return await search(
-                conn,
+                session,
                 self.table,
-                tenant_id=TENANT,
                 vector=vector,
                 filters=SearchFilter(),
                 options=SearchOptions(limit=TOP_K, min_score=ALL_SCORES),
@@ -210,8 +210,8 @@ class Searcher:
     async def scope_only(self) -> float:
         """One empty tenant transaction (BEGIN, role and tenant, SELECT 1, COMMIT): seconds."""
         started = time.perf_counter()
-        async with tenant_scope(self.engine, tenant_id=TENANT, role=APP_ROLE) as conn:
-            await conn.execute(text("SELECT 1"))
+        async with tenant_session(self.engine, tenant_id=TENANT, role=APP_ROLE) as session:
+            await (await session.driver()).execute("SELECT 1")
         return time.perf_counter() - started
 
     async def uses_index(self, vector: list[float]) -> bool:

@@ -98,6 +98,8 @@ async def build_state(settings: LlmSettings, metrics: LlmMetrics) -> LlmState:
         tools=ToolRunner(store=store, http=http, settings=settings, metrics=metrics),
         store=store,
         settings=settings,
+        engine=engine,
+        db_role=settings.db_role or None,
     )
     return LlmState(
         settings=settings,
@@ -114,7 +116,8 @@ async def build_state(settings: LlmSettings, metrics: LlmMetrics) -> LlmState:
 
 
 async def close_state(state: LlmState) -> None:
-    """Release everything :func:`build_state` made."""
+    """Release everything :func:`build_state` made (after the token writes in flight)."""
+    await state.chat.ledger.drain()
     await state.store.close()
     await state.http.aclose()
     await state.model.close()

@@ -16,8 +16,8 @@ _bearer = HTTPBearer(auto_error=False, description="A tenant JWT")
 EDITOR_ROLES = frozenset({"staff", "admin"})
 
 
-def get_state(request: Request) -> LlmState:
-    """Return the state the lifespan built."""
+async def get_state(request: Request) -> LlmState:
+    """Return the state the lifespan built (async: a sync dependency would cost a thread hop)."""
     return cast(LlmState, request.app.state.llm)
 
 

@@ -25,6 +25,7 @@ class LlmMetrics:
     http: HttpMetrics
     tokens: Counter
     budget_refusals: Counter
+    token_write_failures: Counter
     upstream_calls: Counter
     upstream_duration: Histogram
     upstream_retries: Counter
@@ -52,6 +53,11 @@ class LlmMetrics:
                 metric_name(SUBSYSTEM, "budget_refusals"),
                 "Chat requests refused because the tenant's daily token budget was spent",
                 ["tenant"],
+                registry=registry,
+            ),
+            token_write_failures=Counter(
+                metric_name(SUBSYSTEM, "token_write_failures"),
+                "Token usage writes that failed (those tokens are missing from the budgets)",
                 registry=registry,
             ),
             upstream_calls=Counter(

@@ -37,6 +37,7 @@ class Step:
     stall_after_chunks: int = 0
     cut_after_chunks: int | None = None
     malformed: bool = False
+    body: Any = None  # a 200 whole answer with this JSON document instead of a completion
     usage: tuple[int, int] | None = (20, 5)
 
 
@@ -61,6 +62,7 @@ class FakeOpenAI:
     steps: deque[Step] = field(default_factory=deque)
     default: Step = field(default_factory=lambda: reply("ok"))
     chat_requests: list[dict[str, Any]] = field(default_factory=list)
+    chat_authorizations: list[str | None] = field(default_factory=list)
     embedding_requests: list[dict[str, Any]] = field(default_factory=list)
     embedding_failures: int = 0
 
@@ -77,6 +79,7 @@ class FakeOpenAI:
         async def chat(request: Request) -> Response:
             body = await request.json()
             self.chat_requests.append(body)
+            self.chat_authorizations.append(request.headers.get("authorization"))
             step = self.next_step()
             if step.status is not None:
                 return JSONResponse(
@@ -85,6 +88,8 @@ class FakeOpenAI:
                 )
             if step.malformed:
                 return Response(b"{not json", media_type="application/json")
+            if step.body is not None:
+                return JSONResponse(step.body)
             if body.get("stream"):
                 return StreamingResponse(_stream(step, body), media_type="text/event-stream")
             if step.stall_seconds:

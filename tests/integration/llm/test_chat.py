@@ -153,3 +153,25 @@ async def test_tokens_and_conversations_are_checked(llm: Llm, tenants: Tenants) 
         "/v1/knowledge", json={"documents": []}, headers=tenants.headers("acme")
     )
     assert customer.status_code == 403
+
+
+async def test_the_upstream_gets_the_configured_model_key_and_limits(
+    llm_settings: SettingsFactory, tenants: Tenants, upstream: Upstream
+) -> None:
+    settings = llm_settings(api_key="sk-configured", max_output_tokens=300, temperature=0.1)
+    async with start_llm(settings) as llm:
+        whole = await llm.client.post(
+            "/v1/chat", json=_chat("hi", max_tokens=50), headers=tenants.headers("acme")
+        )
+        assert whole.status_code == 200
+        body = {**_chat("hi"), "stream": True}
+        async with llm.client.stream(
+            "POST", "/v1/chat", json=body, headers=tenants.headers("acme")
+        ) as streamed:
+            assert b"event: message" in await streamed.aread()
+    assert upstream.fake.chat_authorizations == ["Bearer sk-configured"] * 2
+    first, second = upstream.fake.chat_requests
+    assert (first["model"], first["max_tokens"], first["temperature"]) == ("test-model", 50, 0.1)
+    assert first["stream"] is False
+    assert second["max_tokens"] == 300
+    assert second["stream_options"] == {"include_usage": True}

@@ -31,7 +31,16 @@ async def test_transient_errors_are_retried(llm: Llm, tenants: Tenants, upstream
 
 @pytest.mark.parametrize(
     ("step", "status"),
-    [(fail(400), 502), (fail(404), 502), (Step(malformed=True), 502), (Step(content=""), 502)],
+    [
+        (fail(400), 502),
+        (fail(404), 502),
+        (Step(malformed=True), 502),
+        (Step(content=""), 502),
+        (Step(body={"choices": "none"}), 502),
+        (Step(body={"choices": [{"message": {"content": 42}}]}), 502),
+        (Step(body={"choices": [{"message": {"tool_calls": [{"function": {}}]}}]}), 502),
+        (Step(body=["not", "a", "completion"]), 502),
+    ],
 )
 async def test_request_errors_and_malformed_replies_are_not_retried(
     llm: Llm, tenants: Tenants, upstream: Upstream, step: Step, status: int

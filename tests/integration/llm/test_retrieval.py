@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from ragline_common.db import tenant_session
 from ragline_llm.tools.menu import retrieve_menu
 from ragline_llm.tools.specs import RetrieveMenuArgs
 from tests.integration.llm.conftest import Llm, Tenants, Upstream
@@ -35,13 +36,16 @@ NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
 
 async def _menu(llm: Llm, tenant: str, **args: Any) -> list[dict[str, Any]]:
-    found = await retrieve_menu(
-        llm.state.store,
-        RetrieveMenuArgs(**args),
-        tenant_id=tenant,
-        now=NOW,
-        min_score=llm.state.settings.retrieval_min_score,
-    )
+    state = llm.state
+    role = state.settings.db_role or None
+    async with tenant_session(state.engine, tenant_id=tenant, role=role) as session:
+        found = await retrieve_menu(
+            state.store,
+            session,
+            RetrieveMenuArgs(**args),
+            now=NOW,
+            min_score=state.settings.retrieval_min_score,
+        )
     items: list[dict[str, Any]] = found["items"]
     return items
 

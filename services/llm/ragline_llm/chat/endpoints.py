@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -60,6 +61,10 @@ async def _stream(
             yield _sse(event)
             if isinstance(event, Finished):
                 return
+            # One event per turn of the event loop: chunks the upstream sent together are all
+            # ready at once, and without this pause a burst would keep every other task (other
+            # requests, the transport flushing what it buffered) waiting until its end.
+            await asyncio.sleep(0)
             event = await anext(events, None)
     except RaglineError as exc:
         yield ServerSentEvent(event="error", data=json.dumps(problem_body(exc)))

@@ -4,6 +4,14 @@ The same loop serves whole and streamed answers: the endpoint either collects th
 one response or sends them as server-sent events. Each round checks the budget and the breaker,
 calls the model, spends the tokens, and either finishes or runs the requested tools and goes
 round again; the last allowed round offers no tools, so the model has to answer in words.
+
+The database work between two model calls is one tenant transaction (a
+:class:`~ragline_common.db.TenantSession` on the driver: ``BEGIN`` and the tenant scope in one
+round trip): the conversation, the budget check and the context search before the first call;
+the budget check, the tools and their events before each further call. No transaction stays
+open while the model answers — that would hold a pooled connection (and the conversation's row
+lock) for as long as the model takes. A plain answer is one transaction; its tokens are written
+afterwards, off the request's path (:class:`~ragline_llm.budget.TokenLedger`).
 """
 
 from __future__ import annotations
@@ -11,11 +19,15 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncGenerator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from ragline_common.auth import Principal
+from ragline_common.db import TenantSession, tenant_session
 from ragline_common.errors import RaglineError, UnprocessableError
 from ragline_common.logs import get_logger
 from ragline_common.registry import TenantEntry, Tool
@@ -94,12 +106,19 @@ class ChatService:
         tools: ToolRunner,
         store: KnowledgeStore,
         settings: LlmSettings,
+        engine: AsyncEngine,
+        db_role: str | None,
     ) -> None:
         self.rounds = rounds
         self.ledger = ledger
         self.tools = tools
         self.store = store
         self.settings = settings
+        self.engine = engine
+        self.db_role = db_role
+
+    def _transaction(self, tenant_id: str) -> AbstractAsyncContextManager[TenantSession]:
+        return tenant_session(self.engine, tenant_id=tenant_id, role=self.db_role)
 
     def _tools_offered(self, request: ChatCreate, enabled: frozenset[Tool]) -> list[dict[str, Any]]:
         choice = request.tool_choice
@@ -110,7 +129,11 @@ class ChatService:
         return tool_definitions(enabled)
 
     async def _messages(
-        self, request: ChatCreate, caller: Caller, tools: list[dict[str, Any]]
+        self,
+        request: ChatCreate,
+        caller: Caller,
+        tools: list[dict[str, Any]],
+        session: TenantSession,
     ) -> list[dict[str, Any]]:
         history = [message.upstream() for message in request.messages]
         instructions = prompt.system_prompt(caller.tenant.display_name or caller.tenant.tenant_id)
@@ -122,7 +145,7 @@ class ChatService:
         if query:
             try:
                 hits = await self.store.retrieve(
-                    caller.tenant.tenant_id,
+                    session,
                     query,
                     filters=SearchFilter(),
                     options=SearchOptions(
@@ -172,15 +195,17 @@ class ChatService:
         enabled = frozenset(caller.tenant.tools)
         tools = self._tools_offered(request, enabled)
         conversation_id = request.conversation_id or uuid.uuid4().hex
-        await self.ledger.admit(
-            tenant_id,
-            conversation_id,
-            user_id=caller.principal.user_id,
-            limit=caller.tenant.limits.llm_tokens_per_day,
-            now=datetime.now(UTC),
-        )
-        self.rounds.breaker.check()
-        messages = await self._messages(request, caller, tools)
+        limit = caller.tenant.limits.llm_tokens_per_day
+        async with self._transaction(tenant_id) as session:
+            await self.ledger.admit(
+                session,
+                conversation_id,
+                user_id=caller.principal.user_id,
+                limit=limit,
+                now=datetime.now(UTC),
+            )
+            self.rounds.breaker.check()
+            messages = await self._messages(request, caller, tools, session)
         context = ToolContext(
             tenant_id=tenant_id,
             user_id=caller.principal.user_id,
@@ -191,10 +216,6 @@ class ChatService:
         calls: list[ToolCallPublic] = []
         spent = Usage(0, 0)
         for round_no in range(self.settings.max_tool_rounds):
-            if round_no > 0:
-                await self.ledger.ensure_available(
-                    tenant_id, limit=caller.tenant.limits.llm_tokens_per_day, now=datetime.now(UTC)
-                )
             model_request = self._model_request(request, messages, tools, round_no=round_no)
             reply = None
             async for event in self._round(model_request, stream=stream):
@@ -209,7 +230,7 @@ class ChatService:
                 spent.prompt_tokens + usage.prompt_tokens,
                 spent.completion_tokens + usage.completion_tokens,
             )
-            await self.ledger.spend(
+            self.ledger.spend(
                 tenant_id,
                 conversation_id,
                 prompt_tokens=usage.prompt_tokens,
@@ -220,10 +241,14 @@ class ChatService:
                 yield Finished(self._answer(conversation_id, reply, calls, spent))
                 return
             messages.append(_assistant(reply))
-            async for tool_event in self._run_tools(reply, context, calls):
-                if isinstance(tool_event, ToolAnswered):
-                    messages.append(tool_event.outcome.message())
-                yield tool_event
+            async with self._transaction(tenant_id) as session:
+                # Checked before the tools run: no order is placed for an answer that would
+                # not be given.
+                await self.ledger.ensure_available(session, limit=limit, now=datetime.now(UTC))
+                async for tool_event in self._run_tools(reply, context, calls, session):
+                    if isinstance(tool_event, ToolAnswered):
+                        messages.append(tool_event.outcome.message())
+                    yield tool_event
 
     async def _round(
         self, request: ModelRequest, *, stream: bool
@@ -235,11 +260,15 @@ class ChatService:
             yield Delta(piece.text) if isinstance(piece, ContentDelta) else piece
 
     async def _run_tools(
-        self, reply: ModelReply, context: ToolContext, calls: list[ToolCallPublic]
+        self,
+        reply: ModelReply,
+        context: ToolContext,
+        calls: list[ToolCallPublic],
+        session: TenantSession,
     ) -> AsyncGenerator[ToolCalled | ToolAnswered, None]:
         for call in reply.tool_calls:
             yield ToolCalled(call)
-            outcome = await self.tools.run(call, context)
+            outcome = await self.tools.run(call, context, session)
             calls.append(
                 ToolCallPublic(
                     id=call.id,

@@ -3,6 +3,12 @@
 Any OpenAI-compatible server works: the base URL, key and model come from settings. The client's
 own retries are off (``max_retries=0``): :mod:`ragline_llm.retry` retries transient errors under
 the circuit breaker, so every attempt is counted once.
+
+Calls go through the client's low-level :meth:`AsyncOpenAI.post` with ``cast_to=object``: the
+same request path (auth, timeouts, status errors, SSE decoding) as ``chat.completions.create``,
+without the typed layer's request transform and response models, which cost a few milliseconds
+of CPU per call (most of the service's overhead). Replies arrive as plain JSON, so their shape is
+checked here, and anything unexpected is a :class:`MalformedReplyError`.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import openai
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, AsyncStream
 
 from ragline_llm.retry import MalformedReplyError
 
@@ -99,16 +105,50 @@ def _arguments(request: ModelRequest, *, model: str) -> dict[str, Any]:
     return arguments
 
 
+COMPLETIONS_PATH = "/chat/completions"
+# What ``chat.completions.create`` sends: the API key as bearer token, no other credential.
+_REQUEST_OPTIONS: Any = {"security": {"bearer_auth": True}}
+
+
+def _field(document: Any, name: str) -> Any:
+    return document.get(name) if isinstance(document, dict) else None
+
+
+def _text(value: Any, *, what: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MalformedReplyError(f"the reply's {what} is not text")
+    return value
+
+
+def _list(value: Any, *, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MalformedReplyError(f"the reply's {what} is not a list")
+    return value
+
+
 def _usage(raw: Any) -> Usage | None:
-    if raw is None:
-        return None
-    prompt, completion = (
-        getattr(raw, "prompt_tokens", None),
-        getattr(raw, "completion_tokens", None),
-    )
+    prompt, completion = _field(raw, "prompt_tokens"), _field(raw, "completion_tokens")
     if not isinstance(prompt, int) or not isinstance(completion, int):
         return None
     return Usage(prompt_tokens=prompt, completion_tokens=completion)
+
+
+def _whole_tool_call(raw: Any) -> ToolCall | None:
+    function = _field(raw, "function")
+    if function is None:
+        return None
+    name = _text(_field(function, "name"), what="tool call name")
+    if not name:
+        raise MalformedReplyError("a tool call has no function name")
+    return ToolCall(
+        id=_text(_field(raw, "id"), what="tool call id"),
+        name=name,
+        arguments=_text(_field(function, "arguments"), what="tool call arguments"),
+    )
 
 
 class _ToolCallParts:
@@ -120,15 +160,16 @@ class _ToolCallParts:
         self.arguments: dict[int, list[str]] = {}
 
     def add(self, delta: Any) -> None:
-        index = int(getattr(delta, "index", 0) or 0)
-        if getattr(delta, "id", None):
-            self.ids[index] = delta.id
-        function = getattr(delta, "function", None)
-        if function is not None:
-            if getattr(function, "name", None):
-                self.names[index] = self.names.get(index, "") + function.name
-            if getattr(function, "arguments", None):
-                self.arguments.setdefault(index, []).append(function.arguments)
+        index = _field(delta, "index") or 0
+        if not isinstance(index, int):
+            raise MalformedReplyError("a streamed tool call's index is not a number")
+        if call_id := _text(_field(delta, "id"), what="tool call id"):
+            self.ids[index] = call_id
+        function = _field(delta, "function")
+        if name := _text(_field(function, "name"), what="tool call name"):
+            self.names[index] = self.names.get(index, "") + name
+        if arguments := _text(_field(function, "arguments"), what="tool call arguments"):
+            self.arguments.setdefault(index, []).append(arguments)
 
     def calls(self) -> tuple[ToolCall, ...]:
         calls = []
@@ -155,36 +196,46 @@ class OpenAIChatModel:
 
     async def complete(self, request: ModelRequest) -> ModelReply:
         """Return the whole answer (``stream=False``)."""
-        response = await self.client.chat.completions.create(
-            **_arguments(request, model=self.model), stream=False
+        body = {**_arguments(request, model=self.model), "stream": False}
+        response = await self.client.post(
+            COMPLETIONS_PATH, cast_to=object, body=body, options=_REQUEST_OPTIONS
         )
-        choices = getattr(response, "choices", None)
+        choices = _list(_field(response, "choices"), what="choices")
         if not choices:
             raise MalformedReplyError("the reply has no choices")
-        message = choices[0].message
-        if message is None:
+        message = _field(choices[0], "message")
+        if not isinstance(message, dict):
             raise MalformedReplyError("the reply's choice has no message")
         calls = tuple(
-            ToolCall(id=call.id, name=call.function.name, arguments=call.function.arguments or "")
-            for call in (message.tool_calls or ())
-            if getattr(call, "function", None) is not None
+            call
+            for raw in _list(message.get("tool_calls"), what="tool calls")
+            if (call := _whole_tool_call(raw)) is not None
         )
-        content = message.content or ""
+        content = _text(message.get("content"), what="content")
         if not content and not calls:
             raise MalformedReplyError("the reply has neither content nor tool calls")
         return ModelReply(
             content=content,
             tool_calls=calls,
-            finish_reason=choices[0].finish_reason or "stop",
-            usage=_usage(getattr(response, "usage", None)),
+            finish_reason=_text(_field(choices[0], "finish_reason"), what="finish reason")
+            or "stop",
+            usage=_usage(_field(response, "usage")),
         )
 
     async def stream(self, request: ModelRequest) -> AsyncGenerator[StreamPiece, None]:
         """Stream the answer; the last piece is the assembled :class:`ModelReply`."""
-        stream = await self.client.chat.completions.create(
+        body = {
             **_arguments(request, model=self.model),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        stream = await self.client.post(
+            COMPLETIONS_PATH,
+            cast_to=object,
+            body=body,
+            options=_REQUEST_OPTIONS,
             stream=True,
-            stream_options={"include_usage": True},
+            stream_cls=AsyncStream[object],
         )
         text: list[str] = []
         parts = _ToolCallParts()
@@ -192,15 +243,18 @@ class OpenAIChatModel:
         usage: Usage | None = None
         try:
             async for chunk in stream:
-                usage = _usage(getattr(chunk, "usage", None)) or usage
-                for choice in chunk.choices or ():
-                    delta = choice.delta
-                    if delta is not None and delta.content:
-                        text.append(delta.content)
-                        yield ContentDelta(delta.content)
-                    for call in (delta.tool_calls or ()) if delta is not None else ():
+                usage = _usage(_field(chunk, "usage")) or usage
+                for choice in _list(_field(chunk, "choices"), what="choices"):
+                    delta = _field(choice, "delta")
+                    if content := _text(_field(delta, "content"), what="content"):
+                        text.append(content)
+                        yield ContentDelta(content)
+                    for call in _list(_field(delta, "tool_calls"), what="tool calls"):
                         parts.add(call)
-                    finish_reason = choice.finish_reason or finish_reason
+                    finish_reason = (
+                        _text(_field(choice, "finish_reason"), what="finish reason")
+                        or finish_reason
+                    )
         finally:
             await stream.close()
         if finish_reason is None:

@@ -1,4 +1,8 @@
-"""SQL over ``llm_documents`` and ``llm_promotions``; every query names its tenant."""
+"""SQL over ``llm_documents`` and ``llm_promotions``; every query names its tenant.
+
+Ingestion writes through SQLAlchemy; the reads the tools make during a chat run on the chat's
+:class:`~ragline_common.db.TenantSession` driver connection.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ragline_common.db import TenantSession
 from ragline_llm.rag.documents import DocumentIn
 from ragline_llm.tools.promos import MenuItem, Promotion
 
@@ -121,34 +126,33 @@ async def delete_missing_sources(
     return removed
 
 
-async def promotions(conn: AsyncConnection, *, tenant_id: str) -> list[Promotion]:
-    """The tenant's promotions, by id."""
-    rows = await conn.execute(
-        text("SELECT spec FROM llm_promotions WHERE tenant_id = :t ORDER BY promo_id"),
-        {"t": tenant_id},
+async def promotions(session: TenantSession) -> list[Promotion]:
+    """The session's tenant's promotions, by id."""
+    driver = await session.driver()
+    rows = await driver.fetch(
+        "SELECT spec FROM llm_promotions WHERE tenant_id = $1 ORDER BY promo_id",
+        session.tenant_id,
     )
-    return [_PROMOTIONS.validate_python(row.spec) for row in rows]
+    return [_PROMOTIONS.validate_python(row["spec"]) for row in rows]
 
 
-async def menu(
-    conn: AsyncConnection, *, tenant_id: str, skus: Collection[str]
-) -> dict[str, MenuEntry]:
-    """The tenant's menu items with these SKUs, by SKU."""
-    rows = await conn.execute(
-        text(
-            "SELECT title, metadata FROM llm_documents WHERE tenant_id = :t AND kind = 'menu'"
-            " AND metadata ->> 'sku' = ANY(:skus)"
-        ),
-        {"t": tenant_id, "skus": sorted(skus)},
+async def menu(session: TenantSession, *, skus: Collection[str]) -> dict[str, MenuEntry]:
+    """The session's tenant's menu items with these SKUs, by SKU."""
+    driver = await session.driver()
+    rows = await driver.fetch(
+        "SELECT title, metadata FROM llm_documents WHERE tenant_id = $1 AND kind = 'menu'"
+        " AND metadata ->> 'sku' = ANY(CAST($2 AS text[]))",
+        session.tenant_id,
+        sorted(skus),
     )
     entries: dict[str, MenuEntry] = {}
     for row in rows:
-        meta = row.metadata
+        meta = row["metadata"]
         product = meta.get("product_id")
         entries[meta["sku"]] = MenuEntry(
             item=MenuItem(
                 sku=meta["sku"],
-                name=row.title,
+                name=row["title"],
                 price_cents=int(meta["price_cents"]),
                 currency=meta.get("currency", "EUR"),
                 category=meta.get("category"),

@@ -1,7 +1,8 @@
 """Similarity search in a vector table, always scoped to one tenant, with metadata filters.
 
 The tenant filter is part of every query (never optional) — and row-level security enforces it
-again: ``conn`` must be in the tenant's scope (:func:`ragline_llm.db.tenant_scope`). The HNSW
+again: the query runs in the tenant's :class:`~ragline_common.db.TenantSession`, on its driver
+connection (a search is on every chat's path; SQLAlchemy's per-statement cost is not). The HNSW
 scan is iterative (pgvector 0.8 ``hnsw.iterative_scan``, set per connection by
 :mod:`ragline_llm.db`): with a filter that most neighbours fail, the index keeps scanning instead
 of returning fewer rows than asked for.
@@ -14,9 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from ragline_common.db import TenantSession
 from ragline_llm.rag.index import VectorTable, vector_literal
 
 
@@ -51,55 +50,63 @@ class SearchOptions:
     min_score: float = 0.0
 
 
-def _where(filters: SearchFilter, params: dict[str, Any]) -> str:
-    conditions = ["tenant_id = :tenant"]
+class _Arguments:
+    """Positional query arguments; :meth:`add` returns the placeholder of the one it adds."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def add(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def _where(filters: SearchFilter, args: _Arguments, *, tenant_id: str) -> str:
+    conditions = [f"tenant_id = {args.add(tenant_id)}"]
     if filters.kinds:
-        conditions.append("kind = ANY(:kinds)")
-        params["kinds"] = list(filters.kinds)
+        conditions.append(f"kind = ANY(CAST({args.add(list(filters.kinds))} AS text[]))")
     if filters.dietary:
-        conditions.append("metadata -> 'dietary' @> CAST(:dietary AS jsonb)")
-        params["dietary"] = json.dumps(sorted({tag.lower() for tag in filters.dietary}))
+        dietary = json.dumps(sorted({tag.lower() for tag in filters.dietary}))
+        conditions.append(f"metadata -> 'dietary' @> CAST({args.add(dietary)} AS jsonb)")
     if filters.category is not None:
-        conditions.append("lower(metadata ->> 'category') = lower(:category)")
-        params["category"] = filters.category
+        conditions.append(f"lower(metadata ->> 'category') = lower({args.add(filters.category)})")
     if filters.max_price_cents is not None:
-        conditions.append("(metadata ->> 'price_cents')::bigint <= :max_price")
-        params["max_price"] = filters.max_price_cents
+        price = args.add(filters.max_price_cents)
+        conditions.append(f"(metadata ->> 'price_cents')::bigint <= CAST({price} AS bigint)")
     if filters.available_only:
         conditions.append("coalesce((metadata ->> 'available')::boolean, true)")
     return " AND ".join(conditions)
 
 
 async def search(
-    conn: AsyncConnection,
+    session: TenantSession,
     table: VectorTable,
     *,
-    tenant_id: str,
     vector: Sequence[float],
     filters: SearchFilter,
     options: SearchOptions,
 ) -> list[Hit]:
-    """Return the tenant's chunks nearest to ``vector`` (best first), above ``min_score``."""
-    params: dict[str, Any] = {
-        "tenant": tenant_id,
-        "q": vector_literal(vector),
-        "limit": options.limit,
-    }
-    query = text(
+    """Return the session's tenant's chunks nearest to ``vector`` (best first), above
+    ``min_score``."""
+    args = _Arguments()
+    query_vector = args.add(vector_literal(vector))
+    where = _where(filters, args, tenant_id=session.tenant_id)
+    query = (
         "SELECT doc_id, kind, title, content, metadata,"  # noqa: S608 - identifiers are validated names
-        " 1 - (embedding <=> CAST(:q AS vector)) AS score"
-        f" FROM {table.name} WHERE {_where(filters, params)}"
-        " ORDER BY embedding <=> CAST(:q AS vector) LIMIT :limit"
+        f" 1 - (embedding <=> CAST({query_vector} AS vector)) AS score"
+        f" FROM {table.name} WHERE {where}"
+        f" ORDER BY embedding <=> CAST({query_vector} AS vector) LIMIT {args.add(options.limit)}"
     )
-    rows = (await conn.execute(query, params)).all()
+    driver = await session.driver()
+    rows = await driver.fetch(query, *args.values)
     hits = [
         Hit(
-            doc_id=row.doc_id,
-            kind=row.kind,
-            title=row.title,
-            content=row.content,
-            metadata=dict(row.metadata),
-            score=float(row.score),
+            doc_id=row["doc_id"],
+            kind=row["kind"],
+            title=row["title"],
+            content=row["content"],
+            metadata=dict(row["metadata"]),
+            score=float(row["score"]),
         )
         for row in rows
     ]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ragline_common.db import TenantSession
 from ragline_common.logs import get_logger
 from ragline_llm.db import APP_ROLE, all_tenants, tenant_scope
 from ragline_llm.metrics import LlmMetrics
@@ -170,27 +171,20 @@ class KnowledgeStore:
 
     async def retrieve(
         self,
-        tenant_id: str,
+        session: TenantSession,
         query: str,
         *,
         filters: SearchFilter,
         options: SearchOptions,
     ) -> list[Hit]:
-        """The tenant's chunks most similar to ``query`` (none while no table is complete)."""
+        """The session's tenant's chunks most similar to ``query`` (none while no table is
+        complete)."""
         serving = self.serving
         if serving is None:
             return []
         started = time.perf_counter()
         vector = (await serving.embedder.embed([query]))[0]
-        async with self.tenant(tenant_id) as conn:
-            hits = await search(
-                conn,
-                serving.table,
-                tenant_id=tenant_id,
-                vector=vector,
-                filters=filters,
-                options=options,
-            )
+        hits = await search(session, serving.table, vector=vector, filters=filters, options=options)
         if self.metrics is not None:
             self.metrics.retrieval_duration.observe(time.perf_counter() - started)
         return hits

@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 
+from ragline_common.db import TenantSession
 from ragline_common.logs import get_logger
 from ragline_llm.rag import repository
-from ragline_llm.rag.store import KnowledgeStore
 from ragline_llm.tools.promos import CartLine
 from ragline_llm.tools.quote import merge_items
 from ragline_llm.tools.specs import CartItem
@@ -85,18 +85,18 @@ def _problem_detail(response: httpx.Response) -> str:
 
 
 async def confirm(
-    store: KnowledgeStore,
+    session: TenantSession,
     target: ConfirmTarget,
     items: list[CartItem],
     *,
-    tenant_id: str,
     user_id: str,
     conversation_id: str,
 ) -> tuple[dict[str, Any], str]:
-    """Place the order; return the result for the model and the idempotency key used."""
+    """Place the order for the session's tenant; return the result for the model and the
+    idempotency key used."""
     cart = merge_items(items)
-    async with store.tenant(tenant_id) as conn:
-        entries = await repository.menu(conn, tenant_id=tenant_id, skus={line.sku for line in cart})
+    tenant_id = session.tenant_id
+    entries = await repository.menu(session, skus={line.sku for line in cart})
     missing = [line.sku for line in cart if line.sku not in entries]
     unorderable = [
         line.sku for line in cart if line.sku in entries and not entries[line.sku].product_id

@@ -7,18 +7,17 @@ publishes it; the aggregate is the conversation, so one conversation's calls kee
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from pydantic import Field
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ragline_common.db import TenantSession
 from ragline_common.events import EventData, schema_id
 from ragline_common.outbox import outbox_row
 from ragline_common.registry import Tool
-from ragline_llm.tables import outbox
 
 
 class ToolCallStatus(StrEnum):
@@ -55,12 +54,27 @@ class ChatToolV1(EventData):
         return self.conversation_id
 
 
-async def record(conn: AsyncConnection, event: ChatToolV1, *, tenant_id: str, source: str) -> None:
-    """Write ``event`` to ``llm_outbox`` in the caller's transaction."""
-    await conn.execute(
-        insert(outbox).values(
-            outbox_row(event, tenant_id=tenant_id, source=source, occurred_at=event.occurred_at)
-        )
+_INSERT = (
+    "INSERT INTO llm_outbox (id, aggregatetype, aggregateid, type, payload, tenant_id, created_at)"
+    " VALUES ($1, $2, $3, $4, CAST($5 AS jsonb), $6, $7)"
+)
+
+
+async def record(session: TenantSession, event: ChatToolV1, *, source: str) -> None:
+    """Write ``event`` to ``llm_outbox`` in the session's transaction."""
+    row = outbox_row(
+        event, tenant_id=session.tenant_id, source=source, occurred_at=event.occurred_at
+    )
+    driver = await session.driver()
+    await driver.execute(
+        _INSERT,
+        row["id"],
+        row["aggregatetype"],
+        row["aggregateid"],
+        row["type"],
+        json.dumps(row["payload"]),
+        row["tenant_id"],
+        row["created_at"],
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ragline_common.db import TenantSession
 from ragline_llm.rag import repository
 from ragline_llm.rag.rerank import rerank
 from ragline_llm.rag.search import SearchFilter, SearchOptions
@@ -17,9 +18,8 @@ from ragline_llm.tools.specs import RetrieveMenuArgs
 CANDIDATES_PER_RESULT = 4
 
 
-async def _promoted_skus(store: KnowledgeStore, *, tenant_id: str, now: datetime) -> set[str]:
-    async with store.tenant(tenant_id) as conn:
-        rules = await repository.promotions(conn, tenant_id=tenant_id)
+async def _promoted_skus(session: TenantSession, *, now: datetime) -> set[str]:
+    rules = await repository.promotions(session)
     skus: set[str] = set()
     categories: set[str] = set()
     for rule in rules:
@@ -36,15 +36,15 @@ async def _promoted_skus(store: KnowledgeStore, *, tenant_id: str, now: datetime
 
 async def retrieve_menu(
     store: KnowledgeStore,
+    session: TenantSession,
     args: RetrieveMenuArgs,
     *,
-    tenant_id: str,
     now: datetime,
     min_score: float,
 ) -> dict[str, Any]:
     """Return the best menu items for ``args`` as the model sees them."""
     hits = await store.retrieve(
-        tenant_id,
+        session,
         args.query,
         filters=SearchFilter(
             kinds=("menu",),
@@ -54,7 +54,7 @@ async def retrieve_menu(
         ),
         options=SearchOptions(limit=args.limit * CANDIDATES_PER_RESULT, min_score=min_score),
     )
-    promoted = await _promoted_skus(store, tenant_id=tenant_id, now=now)
+    promoted = await _promoted_skus(session, now=now)
     promoted_skus = {
         str(hit.metadata.get("sku"))
         for hit in hits

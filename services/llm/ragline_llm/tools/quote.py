@@ -6,8 +6,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from ragline_common.db import TenantSession
 from ragline_llm.rag import repository
-from ragline_llm.rag.store import KnowledgeStore
 from ragline_llm.tools.promos import CartLine, price_cart
 from ragline_llm.tools.specs import CartItem
 
@@ -22,13 +22,12 @@ def merge_items(items: list[CartItem]) -> list[CartLine]:
 
 
 async def apply_promos(
-    store: KnowledgeStore, items: list[CartItem], *, tenant_id: str, now: datetime
+    session: TenantSession, items: list[CartItem], *, now: datetime
 ) -> dict[str, Any]:
-    """Return the quote of ``items`` as the model sees it."""
+    """Return the quote of ``items`` for the session's tenant, as the model sees it."""
     cart = merge_items(items)
-    async with store.tenant(tenant_id) as conn:
-        entries = await repository.menu(conn, tenant_id=tenant_id, skus={line.sku for line in cart})
-        rules = await repository.promotions(conn, tenant_id=tenant_id)
+    entries = await repository.menu(session, skus={line.sku for line in cart})
+    rules = await repository.promotions(session)
     quote = price_cart(
         cart, menu={sku: entry.item for sku, entry in entries.items()}, promotions=rules, now=now
     )

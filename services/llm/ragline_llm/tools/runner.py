@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from ragline_common.db import TenantSession
 from ragline_common.errors import RaglineError
 from ragline_common.registry import Tool
 from ragline_llm.metrics import LlmMetrics
@@ -88,8 +89,9 @@ class ToolRunner:
         self.metrics = metrics
         self.clock = clock
 
-    async def run(self, call: ToolCall, ctx: ToolContext) -> ToolOutcome:
-        """Run ``call`` for ``ctx``; never raises for a failure of the tool itself."""
+    async def run(self, call: ToolCall, ctx: ToolContext, session: TenantSession) -> ToolOutcome:
+        """Run ``call`` for ``ctx`` in the tenant's ``session`` (which records its event); never
+        raises for a failure of the tool itself."""
         started = time.perf_counter()
         arguments = _arguments(call.arguments)
         tool = _tool(call.name)
@@ -101,7 +103,7 @@ class ToolRunner:
         else:
             try:
                 args = ARGUMENTS[tool].model_validate(arguments)
-                result, key = await self._dispatch(tool, args, ctx)
+                result, key = await self._dispatch(tool, args, ctx, session)
                 status = ToolCallStatus.OK
             except ValidationError as exc:
                 fields = sorted({".".join(map(str, e["loc"])) or "arguments" for e in exc.errors()})
@@ -112,6 +114,7 @@ class ToolRunner:
         await self._record(
             call,
             ctx,
+            session,
             status=status,
             arguments=arguments or {},
             result=result,
@@ -122,20 +125,20 @@ class ToolRunner:
         return ToolOutcome(call=call, status=status, result=result)
 
     async def _dispatch(
-        self, tool: Tool, args: BaseModel, ctx: ToolContext
+        self, tool: Tool, args: BaseModel, ctx: ToolContext, session: TenantSession
     ) -> tuple[dict[str, Any], str | None]:
         now = self.clock()
         if isinstance(args, RetrieveMenuArgs):
             found = await retrieve_menu(
                 self.store,
+                session,
                 args,
-                tenant_id=ctx.tenant_id,
                 now=now,
                 min_score=self.settings.retrieval_min_score,
             )
             return found, None
         if isinstance(args, ApplyPromosArgs):
-            quote = await apply_promos(self.store, args.items, tenant_id=ctx.tenant_id, now=now)
+            quote = await apply_promos(session, args.items, now=now)
             return quote, None
         if isinstance(args, ConfirmArgs):
             target = ConfirmTarget(
@@ -145,10 +148,9 @@ class ToolRunner:
                 attempts=self.settings.confirm_attempts,
             )
             return await confirm(
-                self.store,
+                session,
                 target,
                 args.items,
-                tenant_id=ctx.tenant_id,
                 user_id=ctx.user_id,
                 conversation_id=ctx.conversation_id,
             )
@@ -158,6 +160,7 @@ class ToolRunner:
         self,
         call: ToolCall,
         ctx: ToolContext,
+        session: TenantSession,
         *,
         status: ToolCallStatus,
         arguments: dict[str, Any],
@@ -177,7 +180,4 @@ class ToolRunner:
             duration_ms=duration_ms,
             occurred_at=self.clock(),
         )
-        async with self.store.tenant(ctx.tenant_id) as conn:
-            await events.record(
-                conn, event, tenant_id=ctx.tenant_id, source=self.settings.event_source
-            )
+        await events.record(session, event, source=self.settings.event_source)
