@@ -244,7 +244,7 @@ class ChatService:
         finally:
             # Whatever ended the answer (an upstream failure, the client leaving), the commit
             # has ended too, and a failure of it is not left unseen.
-            await committing
+            await asyncio.shield(committing)
 
     async def _rounds(
         self,
@@ -273,8 +273,9 @@ class ChatService:
             reply = None
             async for event in self._round(model_request, stream=stream):
                 # Before anything is answered or spent (the spend updates the conversation this
-                # commit may create); at once once done: a finished task's await does not wait.
-                await committing
+                # commit may create); at once once done. Shielded: a client leaving meanwhile
+                # does not cancel the commit of what has been done.
+                await asyncio.shield(committing)
                 if isinstance(event, ModelReply):
                     reply = event
                 else:
