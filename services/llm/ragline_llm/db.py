@@ -4,10 +4,12 @@
 search needs no ``SET`` of its own.
 
 Every tenant table is under row-level security (migration ``llm0002``): a row is visible only in
-a transaction that names its tenant. Request work runs in :func:`tenant_scope`, which switches to
-the application role and sets ``app.tenant_id`` (both transaction-local, in one statement), so a
-query that forgot its tenant filter still sees one tenant's rows. Work that spans tenants on
-purpose (the index sync, the source ingestion) runs as the tables' owner and calls
+a transaction that names its tenant. Request work runs in a
+:class:`~ragline_common.db.TenantSession`, which switches to the application role and sets
+``app.tenant_id`` (both transaction-local), so a query that forgot its tenant filter still sees
+one tenant's rows: a chat on the session's driver connection (``BEGIN`` and the scope in one
+round trip), the SQLAlchemy code of ingestion through :func:`tenant_scope`. Work that spans
+tenants on purpose (the index sync, the source ingestion) runs as the tables' owner and calls
 :func:`all_tenants` first; without it the owner sees no rows at all.
 """
 
@@ -19,14 +21,9 @@ from contextlib import asynccontextmanager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from ragline_common.db import async_dsn
+from ragline_common.db import async_dsn, tenant_session
 
 APP_ROLE = "ragline_app"
-# ``role`` is the GUC behind SET ROLE: one round trip sets both, for this transaction only.
-_SCOPE_AS_ROLE = text(
-    "SELECT set_config('role', :role, true), set_config('app.tenant_id', :tenant, true)"
-)
-_SCOPE = text("SELECT set_config('app.tenant_id', :tenant, true)")
 _ALL_TENANTS = text("SELECT set_config('app.all_tenants', 'on', true)")
 
 
@@ -63,12 +60,8 @@ async def tenant_scope(
     ``role`` (normally :data:`APP_ROLE`) is switched to for the transaction: superusers and,
     without FORCE, owners bypass row-level security. ``None`` keeps the DSN's user.
     """
-    async with engine.begin() as conn:
-        if role:
-            await conn.execute(_SCOPE_AS_ROLE, {"role": role, "tenant": tenant_id})
-        else:
-            await conn.execute(_SCOPE, {"tenant": tenant_id})
-        yield conn
+    async with tenant_session(engine, tenant_id=tenant_id, role=role) as session:
+        yield await session.connection()
 
 
 async def all_tenants(conn: AsyncConnection) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from ragline_common.registry import TenantLimits
 from tests.integration.llm.conftest import SettingsFactory, Tenants, Upstream, start_llm
-from tests.integration.llm.fake_openai import reply
+from tests.integration.llm.fake_openai import calls, reply
 
 pytestmark = pytest.mark.integration
 CHAT = {"messages": [{"role": "user", "content": "hi"}]}
@@ -134,3 +134,28 @@ async def test_a_failed_usage_write_is_counted_and_does_not_fail_the_answer(
     assert "acme" in logged
     assert "sk-secret-key" not in logged
     assert headers["Authorization"].removeprefix("Bearer ") not in logged
+
+
+async def test_every_model_call_is_recorded_on_its_new_conversation(
+    llm_settings: SettingsFactory, tenants: Tenants, upstream: Upstream, fresh_database: str
+) -> None:
+    async with start_llm(llm_settings()) as llm:
+        upstream.fake.default = reply("ok", usage=(20, 5))
+        upstream.fake.script(calls(("apply_promos", {"items": []})))  # c-whole: 2 model calls
+        for conversation, stream in (("c-whole", False), ("c-streamed", True)):
+            body = {**CHAT, "conversation_id": conversation, "stream": stream}
+            response = await llm.client.post("/v1/chat", json=body, headers=tenants.headers("acme"))
+            assert response.status_code == 200
+        await llm.state.chat.ledger.drain()
+    conn = await asyncpg.connect(fresh_database)
+    try:
+        rows = await conn.fetch(
+            "SELECT conversation_id, user_id, turns, prompt_tokens, completion_tokens"
+            " FROM llm_conversations ORDER BY conversation_id"
+        )
+    finally:
+        await conn.close()
+    assert [tuple(row) for row in rows] == [
+        ("c-streamed", "alice", 1, 20, 5),
+        ("c-whole", "alice", 2, 30 + 20, 10 + 5),
+    ]

@@ -12,10 +12,15 @@ the budget check, the tools and their events before each further call. No transa
 open while the model answers — that would hold a pooled connection (and the conversation's row
 lock) for as long as the model takes. A plain answer is one transaction; its tokens are written
 afterwards, off the request's path (:class:`~ragline_llm.budget.TokenLedger`).
+
+The first transaction's ``COMMIT`` is sent as the first model call starts, and awaited before
+anything is yielded: the round trip overlaps the wait for the model instead of adding to it, and
+a commit that fails still fails the request before it has answered.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncGenerator, Sequence
@@ -120,6 +125,35 @@ class ChatService:
     def _transaction(self, tenant_id: str) -> AbstractAsyncContextManager[TenantSession]:
         return tenant_session(self.engine, tenant_id=tenant_id, role=self.db_role)
 
+    async def _admit(
+        self,
+        request: ChatCreate,
+        caller: Caller,
+        tools: list[dict[str, Any]],
+        *,
+        conversation_id: str,
+    ) -> tuple[list[dict[str, Any]], asyncio.Task[None]]:
+        """Open the conversation, check the budget and the breaker, build the first messages;
+        return them and the task committing that transaction (see the module's docstring)."""
+        session = TenantSession(
+            self.engine, tenant_id=caller.principal.tenant_id, role=self.db_role
+        )
+        try:
+            await self.ledger.admit(
+                session,
+                conversation_id,
+                user_id=caller.principal.user_id,
+                limit=caller.tenant.limits.llm_tokens_per_day,
+                now=datetime.now(UTC),
+            )
+            self.rounds.breaker.check()
+            messages = await self._messages(request, caller, tools, session)
+        except BaseException:
+            await session.rollback()
+            await session.close()
+            raise
+        return messages, asyncio.create_task(_commit(session))
+
     def _tools_offered(self, request: ChatCreate, enabled: frozenset[Tool]) -> list[dict[str, Any]]:
         choice = request.tool_choice
         if isinstance(choice, ToolChoiceFunction) and choice.function.name not in enabled:
@@ -191,27 +225,46 @@ class ChatService:
         self, request: ChatCreate, caller: Caller, *, stream: bool
     ) -> AsyncGenerator[ChatEvent, None]:
         """Answer ``request``; yield text deltas (streamed only), tool events and the answer."""
-        tenant_id = caller.principal.tenant_id
-        enabled = frozenset(caller.tenant.tools)
-        tools = self._tools_offered(request, enabled)
         conversation_id = request.conversation_id or uuid.uuid4().hex
+        tools = self._tools_offered(request, frozenset(caller.tenant.tools))
+        messages, committing = await self._admit(
+            request, caller, tools, conversation_id=conversation_id
+        )
+        try:
+            async for event in self._rounds(
+                request,
+                caller,
+                messages,
+                tools,
+                conversation_id=conversation_id,
+                stream=stream,
+                committing=committing,
+            ):
+                yield event
+        finally:
+            # Whatever ended the answer (an upstream failure, the client leaving), the commit
+            # has ended too, and a failure of it is not left unseen.
+            await asyncio.shield(committing)
+
+    async def _rounds(
+        self,
+        request: ChatCreate,
+        caller: Caller,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        *,
+        conversation_id: str,
+        stream: bool,
+        committing: asyncio.Task[None],
+    ) -> AsyncGenerator[ChatEvent, None]:
+        tenant_id = caller.principal.tenant_id
         limit = caller.tenant.limits.llm_tokens_per_day
-        async with self._transaction(tenant_id) as session:
-            await self.ledger.admit(
-                session,
-                conversation_id,
-                user_id=caller.principal.user_id,
-                limit=limit,
-                now=datetime.now(UTC),
-            )
-            self.rounds.breaker.check()
-            messages = await self._messages(request, caller, tools, session)
         context = ToolContext(
             tenant_id=tenant_id,
             user_id=caller.principal.user_id,
             conversation_id=conversation_id,
             bearer_token=caller.token,
-            enabled=enabled,
+            enabled=frozenset(caller.tenant.tools),
         )
         calls: list[ToolCallPublic] = []
         spent = Usage(0, 0)
@@ -219,6 +272,10 @@ class ChatService:
             model_request = self._model_request(request, messages, tools, round_no=round_no)
             reply = None
             async for event in self._round(model_request, stream=stream):
+                # Before anything is answered or spent (the spend updates the conversation this
+                # commit may create); at once once done. Shielded: a client leaving meanwhile
+                # does not cancel the commit of what has been done.
+                await asyncio.shield(committing)
                 if isinstance(event, ModelReply):
                     reply = event
                 else:
@@ -300,6 +357,16 @@ class ChatService:
                 total_tokens=spent.prompt_tokens + spent.completion_tokens,
             ),
         )
+
+
+async def _commit(session: TenantSession) -> None:
+    try:
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    finally:
+        await session.close()
 
 
 def _assistant(reply: ModelReply) -> dict[str, Any]:
