@@ -55,7 +55,7 @@ from ragline_llm.rag.store import KnowledgeStore
 from ragline_llm.settings import LlmSettings
 from ragline_llm.tokens import estimate_tokens
 from ragline_llm.tools.runner import ToolContext, ToolOutcome, ToolRunner
-from ragline_llm.tools.specs import tool_definitions
+from ragline_llm.tools.specs import definitions_tokens, tool_definitions
 
 log = get_logger(__name__)
 
@@ -172,7 +172,8 @@ class ChatService:
         history = [message.upstream() for message in request.messages]
         instructions = prompt.system_prompt(caller.tenant.display_name or caller.tenant.tenant_id)
         window = self.settings.context_tokens - self._max_tokens(request)
-        window -= estimate_tokens(instructions) + estimate_tokens(str(tools))
+        tools_tokens = definitions_tokens(frozenset(caller.tenant.tools)) if tools else 0
+        window -= estimate_tokens(instructions) + tools_tokens
         history, used = fit_history(history, available=window)
         hits = []
         query = prompt.last_user_text(history)

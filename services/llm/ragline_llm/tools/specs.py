@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragline_common.registry import Tool
+from ragline_llm.tokens import estimate_tokens
 
 MAX_MENU_RESULTS = 10
 MAX_CART_LINES = 50
@@ -102,3 +103,13 @@ def _parameters(model: type[_Args]) -> dict[str, Any]:
 def tool_definitions(enabled: Collection[Tool]) -> list[dict[str, Any]]:
     """OpenAI ``tools`` entries for the enabled tools, in a stable order (shared: do not edit)."""
     return [_definition(tool) for tool in Tool if tool in enabled]
+
+
+@functools.cache
+def definitions_tokens(enabled: frozenset[Tool]) -> int:
+    """The token estimate of :func:`tool_definitions` for ``enabled``.
+
+    Cached like the definitions: estimating their text takes longer than the rest of a chat's
+    prompt work, and there are only a handful of tool sets.
+    """
+    return estimate_tokens(str(tool_definitions(enabled)))
