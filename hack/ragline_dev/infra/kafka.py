@@ -23,6 +23,12 @@ POM = paths.HACK_DIR / "kafka" / "pom.xml"
 START_TIMEOUT_SECONDS = 120.0
 STARTED_MARKER = "Kafka Server started"
 HEAP = "-Xmx512m"
+# The broker runs ZGC: with the serial collector its young collections paused it 30-55 ms every
+# few seconds under a steady 200 events/s, and those pauses were the whole p99 of the pipeline's
+# latency (52 ms; 22 ms with ZGC, whose pauses stay under a millisecond). One-shot tools (the
+# storage format) keep the serial collector, the cheapest to start.
+BROKER_GC = "-XX:+UseZGC"
+TOOL_GC = "-XX:+UseSerialGC"
 
 _LOG4J2 = """\
 status = warn
@@ -131,11 +137,11 @@ class Kafka:
             partial.rename(target)
             (target / ".complete").touch()
 
-    def _java(self, main: str, *args: str, workdir: Path) -> list[str]:
+    def _java(self, main: str, *args: str, workdir: Path, gc: str = TOOL_GC) -> list[str]:
         return [
             java(),
             HEAP,
-            "-XX:+UseSerialGC",
+            gc,
             "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={workdir / 'log4j2.properties'}",
             "-cp",
@@ -177,7 +183,7 @@ class Kafka:
         offset = log.stat().st_size if log.exists() else 0
         stdout_log = workdir / "kafka.stdout.log"
         proc = procs.spawn(
-            self._java("kafka.Kafka", str(config), workdir=workdir),
+            self._java("kafka.Kafka", str(config), workdir=workdir, gc=BROKER_GC),
             log=stdout_log,
             tie_to_parent=tie_to_parent,
         )
