@@ -18,7 +18,7 @@ off (``SET LOCAL enable_indexscan = off``: the exact scan, the baseline). Report
 ``p50_ms``/``p95_ms`` (HNSW), ``exact_p50_ms``/``exact_p95_ms``, ``recall_at_10`` (HNSW hits
 scoring at least the exact 10th best: ties count), ``speedup_vs_exact`` (exact p50 / HNSW p50)
 and ``scope_only_p50_ms`` (the same tenant transaction around ``SELECT 1``: the part of every
-figure that is not the search). ``hnsw.ef_search`` starts at the service's default (100) and
+figure that is not the search). ``hnsw.ef_search`` starts at the service's default (80) and
 rises until recall reaches 0.95 (``ef_search_sweep`` has every step); it travels in the
 connection's startup packet, as the service sends ``RAGLINE_LLM_INDEX_EF_SEARCH``, so it costs
 no round trip. ``alternative`` repeats the sweep on an index rebuilt with pgvector's default
@@ -62,7 +62,7 @@ DIMENSIONS = LlmSettings.model_fields["embedding_dimensions"].default
 DEFAULT_EF_SEARCH = LlmSettings.model_fields["index_ef_search"].default
 EF_SEARCH_STEPS = tuple(
     step
-    for step in sorted({DEFAULT_EF_SEARCH, 128, 160, 200, 250, 400})
+    for step in sorted({DEFAULT_EF_SEARCH, 100, 128, 160, 200, 250, 400})
     if step >= DEFAULT_EF_SEARCH
 )
 TARGET_RECALL = 0.95

@@ -111,7 +111,7 @@ class LlmSettings(ServiceSettings, TenantAuthSettings):
     index_m: int = Field(default=16, ge=2, le=100)
     index_ef_construction: int = Field(default=128, ge=4, le=1000)
     index_lists: int = Field(default=100, ge=1, le=32_768)
-    index_ef_search: int = Field(default=100, ge=1, le=1000, description="HNSW query candidates")
+    index_ef_search: int = Field(default=80, ge=1, le=1000, description="HNSW query candidates")
     chunk_size_tokens: int = Field(default=200, ge=16, le=4096)
     chunk_overlap_tokens: int = Field(default=40, ge=0)
     retrieval_top_k: int = Field(default=8, ge=1, le=100)
