@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import pytest
@@ -20,6 +20,10 @@ from tests.integration.pipeline.support import Service, Tenants, create_outbox, 
 
 # Several partitions, so the Kafka tests exercise positions that span partitions.
 KAFKA_PARTITIONS = 3
+# The whole stream is read in pages, each given far more time than it needs: on a loaded
+# machine one XRANGE of the whole stream once missed redis-py's default 5 s socket timeout.
+XRANGE_PAGE = 500
+XRANGE_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass
@@ -48,14 +52,7 @@ class Broker:
         """Every entry of the stream: ``{"id", "key", "tenant", "partition"}``, in stream order
         (per partition for Kafka)."""
         if self.backend == "redis":
-            client = Redis.from_url(self.redis_url)
-            try:
-                raw: Any = await client.xrange(self.stream)
-            finally:
-                await client.aclose()
-            return [
-                {"id": f[b"id"].decode(), "key": f[b"key"].decode(), "partition": 0} for _, f in raw
-            ]
+            return await _redis_entries(self.redis_url, self.stream)
         return await _kafka_entries(self.bootstrap, self.stream)
 
 
@@ -212,3 +209,19 @@ def pipeline(
         built.stop()
         for service in built.services:
             print(f"--- {service.log.name} ---\n{service.tail(60)}")
+
+
+async def _redis_entries(url: str, stream: str) -> list[dict[str, Any]]:
+    client = Redis.from_url(url, socket_timeout=XRANGE_TIMEOUT_SECONDS)
+    entries: list[dict[str, Any]] = []
+    start = "-"
+    try:
+        while page := cast(Any, await client.xrange(stream, min=start, count=XRANGE_PAGE)):
+            entries += [
+                {"id": f[b"id"].decode(), "key": f[b"key"].decode(), "partition": 0}
+                for _, f in page
+            ]
+            start = "(" + page[-1][0].decode()  # exclusive: after the last entry read
+    finally:
+        await client.aclose()
+    return entries
